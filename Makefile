@@ -1,0 +1,27 @@
+# The two set-up commands: `make run` and `make test`. Nothing else needs installing by hand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.toml
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install bench clean
+
+$(STAMP): pyproject.toml scripts/install.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/install.sh
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/fediverse-node --config $(CONFIG) dev-setup
+	$(BIN)/fediverse-node --config $(CONFIG) serve
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_discovery.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,3 @@
+from fediverse_node.cli.main import main
+
+main()

@@ -1,0 +1,71 @@
+"""Publishing a local post: format the text, resolve mentions, store the post."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fediverse_node.domain.accounts import Account
+from fediverse_node.domain.posts import Mention, Post, Visibility
+from fediverse_node.protocol.plain_text import find_mention_handles, format_plain_text
+from fediverse_node.services import Services
+from fediverse_node.store import accounts as account_store
+from fediverse_node.store import posts as post_store
+from fediverse_node.store.accounts import now_utc
+from fediverse_node.store.ids import new_post_id
+
+MAX_POST_CHARACTERS = 5000
+
+
+class PostRejected(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NewPost:
+    text: str
+    visibility: Visibility = Visibility.PUBLIC
+    summary: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    in_reply_to_uri: str | None = None
+
+
+async def _resolve_mentions(services: Services, text: str) -> dict[tuple[str, str], Mention]:
+    """Local accounts are resolved here; remote handles need WebFinger (federation) and stay text for now."""
+    local_domain = services.urls.domain
+    resolved: dict[tuple[str, str], Mention] = {}
+    async with services.database.read() as conn:
+        for handle in find_mention_handles(text):
+            domain = (handle.domain or local_domain).lower()
+            if domain != local_domain:
+                continue
+            account = await account_store.get_local_account(conn, handle.username)
+            if account is None or not account.is_visible:
+                continue
+            resolved[(handle.username.lower(), domain)] = Mention(
+                account.uri, f"{account.username}@{local_domain}", services.urls.profile_page(account.username))
+    return resolved
+
+
+async def publish_post(services: Services, author: Account, new: NewPost) -> Post:
+    if not author.is_local or not author.is_visible:
+        raise PostRejected("only active local accounts can post")
+    text = new.text.strip()
+    if not text:
+        raise PostRejected("a post needs some text")
+    if len(text) > MAX_POST_CHARACTERS:
+        raise PostRejected(f"a post has at most {MAX_POST_CHARACTERS} characters")
+    formatted = format_plain_text(text, local_domain=services.urls.domain, hashtag_url=services.urls.hashtag,
+                                  mentions=await _resolve_mentions(services, text))
+    created_at = now_utc()
+    post_id = new_post_id(created_at)
+    post = Post(
+        id=post_id, account_id=author.id, uri=services.urls.post(author.username, post_id),
+        url=services.urls.post_page(author.username, post_id), text=text, content_html=formatted.html,
+        visibility=new.visibility, created_at=created_at, summary=new.summary.strip(),
+        sensitive=new.sensitive or bool(new.summary.strip()), language=new.language,
+        in_reply_to_uri=new.in_reply_to_uri, mentions=formatted.mentions, hashtags=formatted.hashtags)
+    async with services.database.write() as conn:
+        await post_store.insert_post(conn, post)
+        await account_store.mark_active(conn, author.id)
+    return post

@@ -1,0 +1,58 @@
+"""create_app(settings) -> Quart app: blueprints, lifecycle hooks, error handlers; no logic."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from quart import Quart, Response, request
+
+from fediverse_node.config import Settings
+from fediverse_node.services import Services, build_services
+from fediverse_node.web.actors import actors_blueprint
+from fediverse_node.web.collections import collections_blueprint
+from fediverse_node.web.discovery import discovery_blueprint
+from fediverse_node.web.errors import ApiError, install_error_handlers
+from fediverse_node.web.pages import pages_blueprint
+from fediverse_node.web.posts import posts_blueprint
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "web" / "templates"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Quart:
+    """Build the web app. Pass `services` to share them (tests); otherwise they are built here
+    and closed when the server stops."""
+    owns_services = services is None
+    services = services or build_services(settings)
+    app = Quart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static",
+                template_folder=str(TEMPLATES_DIR))
+    app.config.update(MAX_CONTENT_LENGTH=settings.server.max_request_body, SEND_FILE_MAX_AGE_DEFAULT=86400,
+                      JSON_SORT_KEYS=False)
+    max_query = settings.server.max_query_length
+
+    @app.before_request
+    async def _limit_query_string() -> None:
+        if len(request.query_string) > max_query:
+            raise ApiError(414, f"query string longer than {max_query} bytes")
+
+    @app.after_serving
+    async def _close_services() -> None:
+        if owns_services:
+            await services.close()
+        else:
+            await services.writer.close()
+
+    for blueprint in (discovery_blueprint(services), actors_blueprint(services), posts_blueprint(services),
+                      collections_blueprint(services), pages_blueprint(services)):
+        app.register_blueprint(blueprint)
+    install_error_handlers(app)
+    app.extensions["fediverse_node.services"] = services  # for tests and tools; routes get it passed in
+
+    @app.after_request
+    async def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app

@@ -1,0 +1,1 @@
+"""The `fediverse-node` command."""

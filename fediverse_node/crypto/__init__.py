@@ -1,0 +1,1 @@
+"""Keys, password hashing and (with federation) HTTP signatures."""

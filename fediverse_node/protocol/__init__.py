@@ -1,0 +1,1 @@
+"""ActivityStreams in and out: pure functions, no I/O."""

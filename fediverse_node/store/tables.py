@@ -1,0 +1,129 @@
+"""SQLAlchemy Core tables. The Alembic migrations under store/migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _timestamp(name: str, nullable: bool = False) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("username", String(255), nullable=False),
+    Column("username_lower", String(255), nullable=False),
+    Column("domain", String(255), nullable=True),  # NULL: a local account
+    Column("uri", String(2048), nullable=False, unique=True),
+    Column("url", String(2048), nullable=True),
+    Column("actor_type", String(32), nullable=False, server_default="Person"),
+    Column("display_name", Text, nullable=False, server_default=""),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column("fields_json", Text, nullable=False, server_default="[]"),
+    Column("inbox_url", String(2048), nullable=True),
+    Column("shared_inbox_url", String(2048), nullable=True),
+    Column("public_key_pem", Text, nullable=False),
+    Column("private_key_pem", Text, nullable=True),
+    Column("manually_approves_followers", Boolean, nullable=False, server_default=text("false")),
+    Column("discoverable", Boolean, nullable=False, server_default=text("true")),
+    Column("indexable", Boolean, nullable=False, server_default=text("true")),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    _timestamp("suspended_at", nullable=True),
+    _timestamp("deleted_at", nullable=True),
+    UniqueConstraint("username_lower", "domain"),
+    # Local usernames are unique for ever: deleted accounts keep their row.
+    Index("ix_accounts_local_username", "username_lower", unique=True,
+          sqlite_where=text("domain IS NULL"), postgresql_where=text("domain IS NULL")),
+)
+
+local_users = Table(
+    "local_users",
+    metadata,
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    _timestamp("created_at"),
+    _timestamp("last_active_at", nullable=True),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # time-ordered snowflake
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("uri", String(2048), nullable=False, unique=True),
+    Column("url", String(2048), nullable=True),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("content_html", Text, nullable=False, server_default=""),
+    Column("summary", Text, nullable=False, server_default=""),
+    Column("sensitive", Boolean, nullable=False, server_default=text("false")),
+    Column("visibility", String(16), nullable=False),
+    Column("language", String(35), nullable=True),
+    Column("in_reply_to_uri", String(2048), nullable=True),
+    Column("local", Boolean, nullable=False),
+    _timestamp("created_at"),
+    _timestamp("updated_at", nullable=True),
+    _timestamp("pinned_at", nullable=True),
+    _timestamp("deleted_at", nullable=True),
+    Index("ix_posts_account_id_id", "account_id", "id"),
+)
+
+post_mentions = Table(
+    "post_mentions",
+    metadata,
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_uri", String(2048), primary_key=True),
+    Column("acct", String(512), nullable=False),
+    Column("url", String(2048), nullable=False),
+)
+
+post_tags = Table(
+    "post_tags",
+    metadata,
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_lower", String(255), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Index("ix_post_tags_name_lower", "name_lower"),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("follower_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("target_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("uri", String(2048), nullable=True, unique=True),
+    Column("accepted", Boolean, nullable=False, server_default=text("false")),
+    _timestamp("created_at"),
+    UniqueConstraint("follower_id", "target_id"),
+    Index("ix_follows_target_id_accepted", "target_id", "accepted"),
+)

@@ -1,0 +1,66 @@
+"""A post at its id: the Note for servers, an HTML page for browsers."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, redirect, render_template, request
+
+from fediverse_node.domain.accounts import Account
+from fediverse_node.domain.posts import Post
+from fediverse_node.protocol.render import create_activity, post_to_as
+from fediverse_node.services import Services
+from fediverse_node.store import posts as post_store
+from fediverse_node.web.errors import ApiError
+from fediverse_node.web.negotiation import Representation
+from fediverse_node.web.responses import (choose_representation, dump_json, json_response, parse_page_id,
+                                          visible_local_account)
+
+
+def posts_blueprint(services: Services) -> Blueprint:
+    blueprint = Blueprint("posts", __name__)
+    urls = services.urls
+
+    async def _load(username: str, raw_id: str) -> tuple[Account, Post]:
+        post_id = parse_page_id(raw_id, "post id")
+        async with services.database.read() as conn:
+            account = await visible_local_account(conn, username)
+            post = await post_store.get_post(conn, post_id) if post_id is not None else None
+        # Followers-only and direct posts need a signed fetch from a permitted actor (federation).
+        if (post is None or post.account_id != account.id or account.suspended_at is not None
+                or not post.visibility.is_listed_in_outbox):
+            raise ApiError(404, "no such post")
+        return account, post
+
+    @blueprint.get("/users/<username>/statuses/<raw_id>")
+    async def note(username: str, raw_id: str) -> Response:
+        choice = choose_representation(request.headers.get("Accept"))
+        account, post = await _load(username, raw_id)
+        if choice.representation is Representation.ACTIVITY:
+            return json_response(dump_json(post_to_as(post, account, urls)), choice.content_type,
+                                 vary_accept=True)
+        return await _page(account, post)
+
+    @blueprint.get("/users/<username>/statuses/<raw_id>/activity")
+    async def create(username: str, raw_id: str) -> Response:
+        choice = choose_representation(request.headers.get("Accept"))
+        account, post = await _load(username, raw_id)
+        if choice.representation is Representation.HTML:
+            return redirect(post.uri, 302)  # type: ignore[return-value]
+        return json_response(dump_json(create_activity(post, account, urls)), choice.content_type,
+                             vary_accept=True)
+
+    @blueprint.get("/@<username>/<raw_id>")
+    async def post_page(username: str, raw_id: str) -> Response:
+        choice = choose_representation(request.headers.get("Accept"))
+        account, post = await _load(username, raw_id)
+        if choice.representation is Representation.ACTIVITY:
+            return redirect(post.uri, 302)  # type: ignore[return-value]
+        return await _page(account, post)
+
+    async def _page(account: Account, post: Post) -> Response:
+        page = await render_template("post.html", account=account, post=post, urls=urls,
+                                     instance=services.settings.instance)
+        response = Response(page, content_type="text/html; charset=utf-8")
+        response.headers["Vary"] = "Accept"
+        return response
+
+    return blueprint
