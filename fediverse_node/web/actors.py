@@ -48,7 +48,9 @@ def actors_blueprint(services: Services) -> Blueprint:
     async def profile_page(username: str) -> Response:
         choice = choose_representation(request.headers.get("Accept"))
         if choice.representation is Representation.ACTIVITY:
-            return redirect(urls.actor(username), 302)  # type: ignore[return-value]
+            async with services.database.read() as conn:
+                account = await visible_local_account(conn, username)
+            return redirect(account.uri, 302)  # type: ignore[return-value]
         return await _profile_page(username)
 
     async def _profile_page(username: str) -> Response:
