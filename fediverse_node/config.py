@@ -42,7 +42,7 @@ class InstanceSettings(_Section):
     @classmethod
     def _domain_is_a_host(cls, value: str) -> str:
         value = value.strip().lower()
-        if not _DOMAIN_RE.match(value):
+        if not _DOMAIN_RE.match(value) or (":" in value and not 0 < int(value.rsplit(":", 1)[1]) < 65536):
             raise ValueError("must be a host name with an optional :port, like social.example")
         return value
 
@@ -146,7 +146,11 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
         section = next((s for s in sections if rest.startswith(s + "_")), None)
         if section is None:
             raise ConfigError(f"{name}: no such setting (expected {ENV_PREFIX}<SECTION>_<KEY>)")
-        overrides.setdefault(section, {})[rest[len(section) + 1:]] = value
+        key = rest[len(section) + 1:]
+        section_model = Settings.model_fields[section].annotation
+        if key not in getattr(section_model, "model_fields", {}):
+            raise ConfigError(f"{section}.{key}: unknown setting (from {name})")
+        overrides.setdefault(section, {})[key] = value
     return overrides
 
 
@@ -167,7 +171,8 @@ def _describe(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         message = "unknown setting"
     given = first.get("input")
-    if first["type"] != "extra_forbidden" and isinstance(given, (str, int, float, bool)):
+    secret = "url" in key or "password" in key  # a URL may carry credentials: never echo it
+    if first["type"] != "extra_forbidden" and not secret and isinstance(given, (str, int, float, bool)):
         message += f" (got {given!r})"
     return f"{key}: {message}"
 

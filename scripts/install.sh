@@ -12,7 +12,7 @@ $PIP install --quiet --disable-pip-version-check -e '.[test]'
 echo "installed fediverse-node into $VENV"
 # The generation worker's PyTorch: the pinned CPU wheel from a local wheel folder when there is one
 # (--no-index: never the multi-GB CUDA build from the index). Elsewhere, install it as docs/generation.md says.
-if [ "${FEDIVERSE_NODE_SKIP_TORCH:-0}" != "1" ] && ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+if [ "${INSTALL_SKIP_TORCH:-0}" != "1" ] && ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
   if $PIP install --quiet --disable-pip-version-check --no-index --no-deps "torch==2.13.0" 2>/dev/null; then
     $PIP install --quiet --disable-pip-version-check "torch==2.13.0"
     echo "installed the CPU build of torch 2.13.0 from the local wheel folder"

@@ -24,7 +24,7 @@ from fediverse_node.config import Settings, settings_from_dict
 from fediverse_node.services import Services, build_services, open_services
 
 T = TypeVar("T")
-PG_ADMIN_URL = os.environ.get("FEDIVERSE_NODE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get("FN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def make_settings(base_dir: Path, database_url: str | None = None, domain: str = "social.example",

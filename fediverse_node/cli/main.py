@@ -55,7 +55,7 @@ def migrate_command(ctx: click.Context) -> None:
 
 @cli.command("serve")
 @click.option("--host", default=None, help="override [server] host")
-@click.option("--port", type=int, default=None, help="override [server] port")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="override [server] port")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="override [server] workers")
 @click.pass_context
 def serve_command(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
@@ -64,12 +64,15 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, worker
 
     settings = settings_from_context(ctx)
     configure_logging(settings)
-    options = ServeOptions(config_path=ctx.obj["config_path"], host=host or settings.server.host,
-                           port=port or settings.server.port, workers=workers or settings.server.workers)
+    options = ServeOptions(config_path=ctx.obj["config_path"],
+                           host=host if host is not None else settings.server.host,
+                           port=port if port is not None else settings.server.port,
+                           workers=workers if workers is not None else settings.server.workers)
     try:
         serve(settings, options)
-    except OSError as error:
-        raise CommandFailed(f"cannot listen on {options.host}:{options.port}: {error.strerror}") from None
+    except (OSError, OverflowError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CommandFailed(f"cannot listen on {options.host}:{options.port}: {reason}") from None
 
 
 cli.add_command(user_group)

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-USERNAME_RE = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$", re.IGNORECASE)
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]+$")  # local usernames, as Mastodon allows them
 USERNAME_MAX_LENGTH = 30
 
 
@@ -58,4 +58,4 @@ class Account:
 
 
 def is_valid_username(name: str) -> bool:
-    return len(name) <= USERNAME_MAX_LENGTH and bool(USERNAME_RE.match(name)) and "." not in name
+    return len(name) <= USERNAME_MAX_LENGTH and bool(USERNAME_RE.match(name))

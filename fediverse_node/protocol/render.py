@@ -89,6 +89,9 @@ def actor_to_as(account: Account, urls: LocalUrls) -> dict[str, Any]:
         "icon": _image(urls, DEFAULT_AVATAR),
         "image": _image(urls, DEFAULT_HEADER),
     }
+    if is_instance_actor:  # it signs fetches; it has no social graph or featured posts
+        for key in ("following", "followers", "featured"):
+            document.pop(key)
     if account.suspended_at is not None:
         document.update(suspended=True, name="", summary="", attachment=[], discoverable=False,
                         indexable=False)

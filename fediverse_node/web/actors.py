@@ -9,13 +9,13 @@ from quart import Blueprint, Response, redirect, render_template, request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.domain.accounts import Account
-from fediverse_node.protocol.render import actor_to_as
+from fediverse_node.protocol.render import actor_to_as, ordered_collection
 from fediverse_node.services import Services
 from fediverse_node.store import accounts as account_store
 from fediverse_node.store import follows as follow_store
 from fediverse_node.store import posts as post_store
 from fediverse_node.web.errors import ApiError
-from fediverse_node.web.negotiation import Representation
+from fediverse_node.web.negotiation import ACTIVITY_JSON, Representation
 from fediverse_node.web.responses import (choose_representation, dump_json, json_response, parse_page_id,
                                           visible_local_account)
 
@@ -87,5 +87,12 @@ def actors_blueprint(services: Services) -> Blueprint:
 
         body = await _actor_json("actor:@instance", load)
         return json_response(body, choice.content_type, vary_accept=True)
+
+    @blueprint.get("/actor/outbox")
+    async def instance_actor_outbox() -> Response:
+        choice = choose_representation(request.headers.get("Accept"))
+        content_type = choice.content_type if choice.representation is Representation.ACTIVITY else ACTIVITY_JSON
+        document = ordered_collection(urls.outbox(urls.instance_actor()), 0, None, [])
+        return json_response(dump_json(document), content_type, vary_accept=True)
 
     return blueprint

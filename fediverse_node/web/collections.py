@@ -14,6 +14,7 @@ from fediverse_node.protocol.render import (create_activity, ordered_collection,
 from fediverse_node.services import Services
 from fediverse_node.store import follows as follow_store
 from fediverse_node.store import posts as post_store
+from fediverse_node.web.negotiation import ACTIVITY_JSON, Representation
 from fediverse_node.web.responses import (choose_representation, dump_json, json_response, parse_page_id,
                                           visible_local_account)
 
@@ -49,7 +50,9 @@ def collections_blueprint(services: Services) -> Blueprint:
             prev_page = f"{collection_id}?min_id={rows[0][0]}&page=true" if rows else None
             document = ordered_collection_page(page_id, collection_id, [item for _, item in rows], total,
                                                next_page, prev_page)
-        return json_response(dump_json(document), choice.content_type, vary_accept=True)
+        # Collections have no HTML page: browsers get the JSON too, labelled as what it is.
+        content_type = choice.content_type if choice.representation is Representation.ACTIVITY else ACTIVITY_JSON
+        return json_response(dump_json(document), content_type, vary_accept=True)
 
     async def outbox_page(conn: AsyncConnection, account: Account, limit: int, max_id: int | None,
                           min_id: int | None) -> list[tuple[int, Any]]:

@@ -231,3 +231,16 @@ def test_hashtag_page_lists_public_posts(live_node, alice):
     page = live_node.http.get("/tags/sunset")
     assert page.status_code == 200 and "look" in page.text and "hidden" not in page.text
     assert live_node.http.get("/tags/bad%20tag").status_code == 400
+
+
+def test_instance_actor_advertises_only_urls_that_answer(live_node):
+    actor = live_node.http.get("/actor", headers=AS2).json()
+    assert "followers" not in actor and "following" not in actor and "featured" not in actor
+    outbox = live_node.http.get(actor["outbox"], headers=AS2)
+    assert outbox.status_code == 200 and outbox.json()["totalItems"] == 0
+
+
+def test_collections_are_labelled_json_even_for_browsers(live_node, alice):
+    response = live_node.http.get("/users/alice/outbox", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/activity+json"
