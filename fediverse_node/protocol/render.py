@@ -48,10 +48,15 @@ def iso8601(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _escape(text: str) -> str:
+    """HTML-escape as Mastodon does (an apostrophe becomes &#39;)."""
+    return html.escape(text, quote=True).replace("&#x27;", "&#39;")
+
+
 def _property_value(name: str, value: str) -> dict[str, str]:
-    shown = html.escape(value)
+    shown = _escape(value)
     if value.startswith(("https://", "http://")) and " " not in value:
-        shown = (f'<a href="{html.escape(value, quote=True)}" target="_blank" rel="nofollow noopener me" '
+        shown = (f'<a href="{shown}" target="_blank" rel="nofollow noopener me" '
                  f'translate="no">{shown}</a>')
     return {"type": "PropertyValue", "name": name, "value": shown}
 

@@ -29,7 +29,7 @@ def collections_blueprint(services: Services) -> Blueprint:
     page_size = services.settings.federation.collection_page_size
 
     async def _serve(username: str, collection_url: Callable[[str], str], count: Counter,
-                     load_page: PageLoader) -> Response:
+                     load_page: PageLoader, inline_items: bool = False) -> Response:
         choice = choose_representation(request.headers.get("Accept"))
         wants_page = "page" in request.args or "max_id" in request.args or "min_id" in request.args
         max_id = parse_page_id(request.args.get("max_id"), "max_id")
@@ -38,9 +38,12 @@ def collections_blueprint(services: Services) -> Blueprint:
             account = await visible_local_account(conn, username)
             collection_id = collection_url(account.uri)
             total = 0 if account.suspended_at else await count(conn, account.id)
-            rows = [] if not wants_page or account.suspended_at else \
+            rows = [] if not (wants_page or inline_items) or account.suspended_at else \
                 await load_page(conn, account, page_size, max_id, min_id)
-        if not wants_page:
+        if not wants_page and inline_items:
+            # Like Mastodon's featured collection: small, so the items come inline, unpaged.
+            document = ordered_collection(collection_id, total, None, [item for _, item in rows])
+        elif not wants_page:
             document = ordered_collection(collection_id, total, f"{collection_id}?page=true")
             document["last"] = f"{collection_id}?min_id=0&page=true"
         else:
@@ -78,7 +81,8 @@ def collections_blueprint(services: Services) -> Blueprint:
 
     @blueprint.get("/users/<username>/collections/featured")
     async def featured(username: str) -> Response:
-        return await _serve(username, urls.featured, post_store.count_featured_posts, featured_page)
+        return await _serve(username, urls.featured, post_store.count_featured_posts, featured_page,
+                            inline_items=True)
 
     @blueprint.get("/users/<username>/followers")
     async def followers(username: str) -> Response:

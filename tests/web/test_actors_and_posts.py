@@ -244,3 +244,36 @@ def test_collections_are_labelled_json_even_for_browsers(live_node, alice):
     response = live_node.http.get("/users/alice/outbox", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/activity+json"
+
+
+def test_featured_lists_pinned_posts_inline(live_node, alice):
+    from fediverse_node.store import posts as post_store
+    from fediverse_node.store.accounts import now_utc
+
+    pinned = post(live_node, alice, "pinned one")
+    post(live_node, alice, "not pinned")
+
+    async def pin(services):
+        async with services.database.write() as conn:
+            await post_store.set_pinned(conn, pinned.id, now_utc())
+
+    live_node.call(pin)
+    featured = live_node.http.get("/users/alice/collections/featured", headers=AS2).json()
+    assert featured["totalItems"] == 1 and "first" not in featured
+    assert [note["id"] for note in featured["orderedItems"]] == [pinned.uri]
+    assert featured["orderedItems"][0]["type"] == "Note"
+
+
+def test_profile_field_values_escape_like_mastodon(live_node, alice):
+    from fediverse_node.domain.accounts import ProfileField
+
+    async def set_fields(services):
+        async with services.database.write() as conn:
+            await account_store.set_profile_fields(conn, alice.id, [
+                ProfileField("Pronouns", "they/them <b>'"), ProfileField("Site", "https://example.com/a?b=1&c=2")])
+        services.documents.invalidate()
+
+    live_node.call(set_fields)
+    fields = live_node.http.get("/users/alice", headers=AS2).json()["attachment"]
+    assert fields[0] == {"type": "PropertyValue", "name": "Pronouns", "value": "they/them &lt;b&gt;&#39;"}
+    assert fields[1]["value"].startswith('<a href="https://example.com/a?b=1&amp;c=2" ')
