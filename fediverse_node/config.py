@@ -92,6 +92,19 @@ class FederationSettings(_Section):
     authorized_fetch: bool = False
     retry_base_delay: float = Field(default=30.0, gt=0, le=86_400)
     collection_page_size: int = Field(default=20, ge=1, le=200)
+    inbox_max_depth: int = Field(default=32, ge=4, le=256)
+    fetch_timeout: float = Field(default=10.0, gt=0, le=120)
+    fetch_max_bytes: int = Field(default=1_048_576, ge=4096, le=16 * 1_048_576)
+    fetches_per_activity: int = Field(default=5, ge=1, le=50)
+    reply_chain_depth: int = Field(default=3, ge=0, le=20)
+    delivery_timeout: float = Field(default=10.0, gt=0, le=120)
+    delivery_concurrency: int = Field(default=64, ge=1, le=1024)
+    delivery_max_attempts: int = Field(default=16, ge=1, le=50)
+    circuit_breaker_failures: int = Field(default=10, ge=1, le=1000)
+    circuit_breaker_seconds: float = Field(default=60.0, ge=1, le=86_400)
+    unavailable_after_days: float = Field(default=7.0, gt=0, le=365)
+    inbox_workers: int = Field(default=8, ge=1, le=256)
+    key_refetch_seconds: float = Field(default=300.0, ge=0, le=86_400)
 
 
 class LoggingSettings(_Section):

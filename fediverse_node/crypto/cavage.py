@@ -156,7 +156,7 @@ def _parse_parameters(value: str) -> dict[str, str]:
         if equals < 0:
             raise SignatureRejected(f"Signature header parameter {value[position:]!r} has no value")
         name = value[position:equals].strip().lower()
-        if not name or not all(char.isascii() and (char.isalnum() or char in "-_") for char in name):
+        if not (name.isascii() and name.replace("-", "a").replace("_", "a").isalnum()):
             raise SignatureRejected(f"Signature header has a malformed parameter name {name!r}")
         position = equals + 1
         if position < length and value[position] == '"':
@@ -176,6 +176,10 @@ def _parse_parameters(value: str) -> dict[str, str]:
 
 
 def _quoted_string(value: str, position: int) -> tuple[str, int]:
+    """The quoted text starting at `position` (after the opening quote) and the position after its end."""
+    end = value.find('"', position)
+    if end >= 0 and "\\" not in value[position:end]:
+        return value[position:end], end + 1
     chars = []
     while position < len(value):
         char = value[position]

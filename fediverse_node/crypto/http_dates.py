@@ -49,7 +49,8 @@ def _match_imf_fixdate(value: str) -> _Fields | None:
 
 def _match_rfc850_date(value: str) -> _Fields | None:
     match = re.fullmatch(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), "
-                         r"([0-9][0-9])-([A-Z][a-z]{2})-([0-9][0-9]) ([0-9][0-9]):([0-9][0-9]):([0-9][0-9]) GMT", value)
+                         r"([0-9][0-9])-([A-Z][a-z]{2})-([0-9][0-9]) "
+                         r"([0-9][0-9]):([0-9][0-9]):([0-9][0-9]) GMT", value)
     if match is None or match.group(3) not in _MONTHS:
         return None
     two_digit_year = int(match.group(4))

@@ -38,7 +38,7 @@ class HttpRequest:
     def __post_init__(self) -> None:
         values_by_name: dict[str, list[str]] = {}
         for name, value in self.headers:
-            values_by_name.setdefault(name.lower(), []).append(value)
+            values_by_name.setdefault(name.lower(), []).append(value.strip())
         object.__setattr__(self, "_values_by_name",
                            {name: tuple(values) for name, values in values_by_name.items()})
 
@@ -55,7 +55,7 @@ class HttpRequest:
 
     def header_values(self, name: str) -> tuple[str, ...]:
         """Every value of the header `name`, in order, each stripped of surrounding whitespace."""
-        return tuple(value.strip() for value in self._values_by_name.get(name.lower(), ()))
+        return self._values_by_name.get(name.lower(), ())
 
     def combined_header(self, name: str) -> str | None:
         """All values of `name` joined with `, ` (how HTTP combines repeated fields), or None if absent."""

@@ -86,7 +86,9 @@ def find_rfc9421_signature(request: HttpRequest, label: str | None = None) -> Rf
         raise SignatureRejected(f"Signature-Input {label} is not an inner list of component names")
     if not isinstance(signed, Item) or not isinstance(signed.value, bytes):
         raise SignatureRejected(f"Signature {label} is not a byte sequence")
-    return Rfc9421Signature(label=label, covered=covered, signature=signed.value)
+    signature = Rfc9421Signature(label=label, covered=covered, signature=signed.value)
+    _ = (signature.key_id, signature.algorithm, signature.created, signature.expires)  # refuse bad types now
+    return signature
 
 
 def verify_rfc9421_signature(request: HttpRequest, signature: Rfc9421Signature, public_key: PublicKey,

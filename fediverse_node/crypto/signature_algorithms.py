@@ -76,7 +76,8 @@ def _require_key_type(algorithm: str, key: PublicKey | PrivateKey) -> None:
     if algorithm not in ("rsa-sha256", "rsa-v1_5-sha256", "rsa-sha512", "rsa-pss-sha512", "ed25519"):
         raise SignatureRejected(f"unsupported signature algorithm {algorithm!r}")
     if key_type_name(key) != wanted:
-        raise SignatureRejected(f"algorithm {algorithm} needs an {wanted} key, but the key is {key_type_name(key)}")
+        raise SignatureRejected(
+            f"algorithm {algorithm} needs an {wanted} key, but the key is {key_type_name(key)}")
 
 
 def _rsa_padding(algorithm: str) -> padding.AsymmetricPadding:

@@ -220,7 +220,8 @@ class _Parser:
     def _token(self) -> Token:
         start = self.position
         self.position += 1
-        while self._peek() and (_is_alpha(self._peek()) or _is_digit(self._peek()) or self._peek() in _TOKEN_EXTRA_CHARS):
+        while self._peek() and (_is_alpha(self._peek()) or _is_digit(self._peek())
+                                or self._peek() in _TOKEN_EXTRA_CHARS):
             self.position += 1
         return Token(self.text[start:self.position])
 

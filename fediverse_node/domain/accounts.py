@@ -43,6 +43,8 @@ class Account:
     fields: tuple[ProfileField, ...] = field(default_factory=tuple)
     suspended_at: datetime | None = None
     deleted_at: datetime | None = None
+    inbox_url: str | None = None
+    shared_inbox_url: str | None = None
 
     @property
     def is_local(self) -> bool:

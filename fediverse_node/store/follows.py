@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, func, insert, select, update
+from sqlalchemy import Column, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.store.accounts import now_utc
@@ -55,3 +55,39 @@ async def list_follower_uris(conn: AsyncConnection, account_id: int, limit: int,
 async def list_following_uris(conn: AsyncConnection, account_id: int, limit: int, max_id: int | None = None,
                               min_id: int | None = None) -> list[tuple[int, str]]:
     return await _list_uris(conn, follows.c.follower_id, follows.c.target_id, account_id, limit, max_id, min_id)
+
+
+async def get_follow(conn: AsyncConnection, follower_id: int, target_id: int) -> tuple[int, str | None, bool] | None:
+    row = (await conn.execute(select(follows.c.id, follows.c.uri, follows.c.accepted).where(
+        follows.c.follower_id == follower_id, follows.c.target_id == target_id))).first()
+    return (row.id, row.uri, row.accepted) if row else None
+
+
+async def get_follow_by_uri(conn: AsyncConnection, uri: str) -> tuple[int, int, int, bool] | None:
+    """(id, follower id, target id, accepted) of the follow with this activity id."""
+    row = (await conn.execute(select(follows.c.id, follows.c.follower_id, follows.c.target_id, follows.c.accepted)
+                              .where(follows.c.uri == uri))).first()
+    return (row.id, row.follower_id, row.target_id, row.accepted) if row else None
+
+
+async def remove_follow(conn: AsyncConnection, follower_id: int, target_id: int) -> int:
+    result = await conn.execute(delete(follows).where(follows.c.follower_id == follower_id,
+                                                      follows.c.target_id == target_id))
+    return result.rowcount
+
+
+async def is_followed_by_local(conn: AsyncConnection, account_id: int) -> bool:
+    """Does any local account follow `account_id` (accepted)?"""
+    row = (await conn.execute(select(follows.c.id).join(accounts, accounts.c.id == follows.c.follower_id).where(
+        follows.c.target_id == account_id, follows.c.accepted.is_(True), accounts.c.domain.is_(None))
+        .limit(1))).first()
+    return row is not None
+
+
+async def follower_inboxes(conn: AsyncConnection, account_id: int) -> list[tuple[str, str | None]]:
+    """(inbox, shared inbox) of every remote accepted follower of `account_id`."""
+    rows = (await conn.execute(select(accounts.c.inbox_url, accounts.c.shared_inbox_url)
+                               .join(follows, follows.c.follower_id == accounts.c.id)
+                               .where(follows.c.target_id == account_id, follows.c.accepted.is_(True),
+                                      accounts.c.domain.is_not(None), accounts.c.deleted_at.is_(None)))).all()
+    return [(row.inbox_url, row.shared_inbox_url) for row in rows if row.inbox_url]

@@ -120,3 +120,28 @@ async def set_pinned(conn: AsyncConnection, post_id: int, pinned_at: datetime | 
 
 async def delete_post(conn: AsyncConnection, post_id: int, moment: datetime) -> None:
     await conn.execute(update(posts).where(posts.c.id == post_id).values(deleted_at=moment))
+
+
+async def get_post_by_uri(conn: AsyncConnection, uri: str, include_deleted: bool = False) -> Post | None:
+    query = select(posts).where(posts.c.uri == uri)
+    if not include_deleted:
+        query = query.where(posts.c.deleted_at.is_(None))
+    found = await _hydrate(conn, (await conn.execute(query)).all())
+    return found[0] if found else None
+
+
+async def is_local_post_uri(conn: AsyncConnection, uri: str) -> int | None:
+    """The id of the live local post with this uri, if any."""
+    return (await conn.execute(select(posts.c.id).where(posts.c.uri == uri, posts.c.local.is_(True),
+                                                        posts.c.deleted_at.is_(None)))).scalar_one_or_none()
+
+
+async def update_remote_post(conn: AsyncConnection, post_id: int, content_html: str, summary: str,
+                             sensitive: bool, updated_at: datetime) -> None:
+    await conn.execute(update(posts).where(posts.c.id == post_id).values(
+        content_html=content_html, summary=summary, sensitive=sensitive, updated_at=updated_at))
+
+
+async def delete_posts_of_account(conn: AsyncConnection, account_id: int, moment: datetime) -> None:
+    await conn.execute(update(posts).where(posts.c.account_id == account_id, posts.c.deleted_at.is_(None))
+                       .values(deleted_at=moment))

@@ -127,3 +127,110 @@ follows = Table(
     UniqueConstraint("follower_id", "target_id"),
     Index("ix_follows_target_id_accepted", "target_id", "accepted"),
 )
+
+# --- federation (migration 0002) ---
+
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("activity_id", String(2048), nullable=False, unique=True),
+    Column("activity_type", String(64), nullable=False),
+    Column("actor_uri", String(2048), nullable=False),
+    Column("key_id", String(2048), nullable=False),
+    Column("raw", Text, nullable=False),
+    _timestamp("received_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(16), nullable=False, server_default="queued"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("16")),
+    Column("host", String(255), nullable=True),  # delivery target host, for the circuit breaker
+    Column("last_error", Text, nullable=True),
+    _timestamp("run_at"),
+    _timestamp("locked_until", nullable=True),
+    _timestamp("created_at"),
+    _timestamp("finished_at", nullable=True),
+    Index("ix_jobs_state_kind_run_at", "state", "kind", "run_at"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("failure_count", Integer, nullable=False, server_default=text("0")),
+    _timestamp("first_failure_at", nullable=True),
+    _timestamp("last_success_at", nullable=True),
+    _timestamp("unavailable_since", nullable=True),
+)
+
+remote_actor_details = Table(
+    "remote_actor_details",
+    metadata,
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", String(2048), nullable=False),
+    Column("outbox_url", String(2048), nullable=True),
+    Column("followers_url", String(2048), nullable=True),
+    Column("moved_to_uri", String(2048), nullable=True),
+    Column("raw", Text, nullable=False),
+    _timestamp("fetched_at"),
+    Index("ix_remote_actor_details_key_id", "key_id"),
+)
+
+favourites = Table(
+    "favourites",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("uri", String(2048), nullable=True, unique=True),
+    _timestamp("created_at"),
+    UniqueConstraint("account_id", "post_id"),
+)
+
+boosts = Table(
+    "boosts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("uri", String(2048), nullable=False, unique=True),
+    _timestamp("created_at"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("target_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("uri", String(2048), nullable=True, unique=True),
+    _timestamp("created_at"),
+    UniqueConstraint("account_id", "target_id"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("reporter_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("uri", String(2048), nullable=True, unique=True),
+    Column("target_uris", Text, nullable=False),  # JSON list of accounts and posts named
+    Column("comment", Text, nullable=False, server_default=""),
+    _timestamp("created_at"),
+)
+
+# Activities that arrived before what they refer to (Undo before Follow, Delete before Create).
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("uri", String(2048), primary_key=True),
+    Column("actor_uri", String(2048), nullable=False),
+    _timestamp("created_at"),
+)
