@@ -8,11 +8,13 @@ from pathlib import Path
 from quart import Quart, Response, request
 
 from fediverse_node.config import Settings
+from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.services import Services, build_services
 from fediverse_node.web.actors import actors_blueprint
 from fediverse_node.web.collections import collections_blueprint
 from fediverse_node.web.discovery import discovery_blueprint
 from fediverse_node.web.errors import ApiError, install_error_handlers
+from fediverse_node.web.inbox import inbox_blueprint
 from fediverse_node.web.pages import pages_blueprint
 from fediverse_node.web.posts import posts_blueprint
 
@@ -21,11 +23,12 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "web" / "templates"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Quart:
+def create_app(settings: Settings, services: Services | None = None, run_jobs: bool = True) -> Quart:
     """Build the web app. Pass `services` to share them (tests); otherwise they are built here
-    and closed when the server stops."""
+    and closed when the server stops. `run_jobs` starts this process's inbox/delivery workers."""
     owns_services = services is None
     services = services or build_services(settings)
+    federation = FederationRuntime(services)
     app = Quart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static",
                 template_folder=str(TEMPLATES_DIR))
     app.config.update(MAX_CONTENT_LENGTH=settings.server.max_request_body, SEND_FILE_MAX_AGE_DEFAULT=86400,
@@ -37,18 +40,28 @@ def create_app(settings: Settings, services: Services | None = None) -> Quart:
         if len(request.query_string) > max_query:
             raise ApiError(414, f"query string longer than {max_query} bytes")
 
+    @app.before_serving
+    async def _start_federation() -> None:
+        await federation.start(run_jobs=run_jobs)
+
     @app.after_serving
     async def _close_services() -> None:
+        await federation.stop()
         if owns_services:
             await services.close()
         else:
             await services.writer.close()
 
-    for blueprint in (discovery_blueprint(services), actors_blueprint(services), posts_blueprint(services),
+    def receiver():  # type: ignore[no-untyped-def]
+        assert federation.receiver is not None, "federation starts before serving"
+        return federation.receiver
+
+    for blueprint in (inbox_blueprint(services, receiver), discovery_blueprint(services), actors_blueprint(services), posts_blueprint(services),
                       collections_blueprint(services), pages_blueprint(services)):
         app.register_blueprint(blueprint)
     install_error_handlers(app)
     app.extensions["fediverse_node.services"] = services  # for tests and tools; routes get it passed in
+    app.extensions["fediverse_node.federation"] = federation
 
     @app.after_request
     async def _security_headers(response: Response) -> Response:

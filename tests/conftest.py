@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -91,9 +92,11 @@ async def services(tmp_path: Path, database_url: str) -> Any:
 class LiveNode:
     """A node served by Hypercorn on a loopback port, in its own thread and event loop."""
 
-    def __init__(self, settings: Settings, services: Services, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, settings: Settings, services: Services, loop: asyncio.AbstractEventLoop,
+                 federation: Any = None) -> None:
         self.settings = settings
         self.services = services
+        self.federation = federation
         self.loop = loop
         self.base_url = settings.base_url
         self.http = httpx.Client(base_url=self.base_url, timeout=10)
@@ -101,6 +104,21 @@ class LiveNode:
     def call(self, work: Callable[[Services], Awaitable[T]]) -> T:
         """Run `work(services)` on the server's own loop (to create users, posts...)."""
         return asyncio.run_coroutine_threadsafe(work(self.services), self.loop).result(timeout=30)
+
+    def act(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run `work(federation_runtime)` on the server's own loop (follow, like, deliver...)."""
+        return asyncio.run_coroutine_threadsafe(work(self.federation), self.loop).result(timeout=30)
+
+    def wait_for(self, check: Callable[[Services], Awaitable[Any]], timeout: float = 15.0) -> Any:
+        """Poll `check(services)` until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.call(check)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {getattr(check, '__name__', check)}")
+            time.sleep(0.05)
 
 
 def start_live_node(settings_for_port: Callable[[int], Settings]) -> tuple[LiveNode, Callable[[], None]]:
@@ -124,6 +142,7 @@ def start_live_node(settings_for_port: Callable[[int], Settings]) -> tuple[LiveN
         config = HypercornConfig()
         config.graceful_timeout = 1
         app = create_app(settings, services)
+        started["federation"] = app.extensions["fediverse_node.federation"]
         ready.set()
         try:
             await worker_serve(wrap_app(app, config.wsgi_max_body_size, None), config,
@@ -143,7 +162,7 @@ def start_live_node(settings_for_port: Callable[[int], Settings]) -> tuple[LiveN
     ready.wait(30)
     if "error" in started:
         raise started["error"]
-    node = LiveNode(settings, started["services"], loop)
+    node = LiveNode(settings, started["services"], loop, started["federation"])
 
     def stop() -> None:
         node.http.close()
@@ -167,3 +186,21 @@ def live_node_pg(tmp_path: Path, postgres_url: str) -> Iterator[LiveNode]:
                                                             scheme="http"))
     yield node
     stop()
+
+
+def federating_settings(tmp_path: Path, name: str, database_url: str | None = None) -> Callable[[int], Settings]:
+    folder = tmp_path / name
+    folder.mkdir()
+    return lambda port: make_settings(folder, database_url, domain=f"127.0.0.1:{port}", scheme="http",
+                                      federation={"allow_private_addresses": True, "retry_base_delay": 0.5,
+                                                  "key_refetch_seconds": 0})
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[tuple[LiveNode, LiveNode]]:
+    """Two nodes on loopback, each with its own port (so its own domain), federating over real HTTP."""
+    first, stop_first = start_live_node(federating_settings(tmp_path, "one"))
+    second, stop_second = start_live_node(federating_settings(tmp_path, "two"))
+    yield first, second
+    stop_first()
+    stop_second()

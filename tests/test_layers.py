@@ -1,4 +1,5 @@
-"""Layers import downwards only: web/cli -> actions -> protocol/crypto/store -> domain. Nothing imports web."""
+"""Layers import downwards only: web/cli -> actions -> federation/jobs -> protocol/crypto/store -> domain.
+Nothing imports web."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ ALLOWED: dict[str, set[str]] = {
     "protocol": {"domain"},
     "crypto": set(),
     "store": {"domain", "config"},
-    "actions": {"domain", "protocol", "crypto", "store", "services", "config", "cache"},
-    "web": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "actions", "__init__"},
+    "jobs": {"domain", "store"},
+    "federation": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "jobs", "__init__"},
+    "actions": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "federation", "jobs"},
+    "web": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "actions", "federation",
+            "jobs", "__init__"},
 }
 
 

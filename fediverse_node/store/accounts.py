@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.domain.accounts import Account, ActorType, ProfileField
-from fediverse_node.store.tables import accounts, local_users
+from fediverse_node.store.tables import accounts, follows, local_users, posts
 
 
 class UsernameTaken(Exception):
@@ -165,3 +165,23 @@ async def set_profile_fields(conn: AsyncConnection, account_id: int, fields: lis
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(
         fields_json=json.dumps([{"name": f.name, "value": f.value} for f in fields]),
         updated_at=now_utc()))
+
+
+async def delete_remote_account(conn: AsyncConnection, account_id: int, moment: datetime) -> None:
+    """A remote actor deleted itself: mark it, end its follows, hide its posts."""
+    await conn.execute(update(accounts).where(accounts.c.id == account_id, accounts.c.domain.is_not(None))
+                       .values(deleted_at=moment, updated_at=moment))
+    await conn.execute(follows.delete().where((follows.c.follower_id == account_id)
+                                              | (follows.c.target_id == account_id)))
+    await conn.execute(update(posts).where(posts.c.account_id == account_id, posts.c.deleted_at.is_(None))
+                       .values(deleted_at=moment))
+
+
+async def mark_deleted_keep_key(conn: AsyncConnection, account_id: int) -> None:
+    """Delete a local account but keep its key: the Delete deliveries still to go out are signed with it.
+    (delete_local_account wipes the key too; use it when nothing is left to send.)"""
+    moment = now_utc()
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(
+        deleted_at=moment, updated_at=moment, display_name="", summary="", fields_json="[]"))
+    await conn.execute(update(local_users).where(local_users.c.account_id == account_id)
+                       .values(password_hash="!"))

@@ -91,3 +91,12 @@ async def follower_inboxes(conn: AsyncConnection, account_id: int) -> list[tuple
                                .where(follows.c.target_id == account_id, follows.c.accepted.is_(True),
                                       accounts.c.domain.is_not(None), accounts.c.deleted_at.is_(None)))).all()
     return [(row.inbox_url, row.shared_inbox_url) for row in rows if row.inbox_url]
+
+
+async def following_inboxes(conn: AsyncConnection, account_id: int) -> list[tuple[str, str | None]]:
+    """(inbox, shared inbox) of every remote account that `account_id` follows."""
+    rows = (await conn.execute(select(accounts.c.inbox_url, accounts.c.shared_inbox_url)
+                               .join(follows, follows.c.target_id == accounts.c.id)
+                               .where(follows.c.follower_id == account_id, accounts.c.domain.is_not(None),
+                                      accounts.c.deleted_at.is_(None)))).all()
+    return [(row.inbox_url, row.shared_inbox_url) for row in rows if row.inbox_url]

@@ -1,0 +1,188 @@
+"""Local actions that federate: follow, unfollow, like, boost, their undos, deleting posts and accounts,
+and delivering new posts. Each writes its local state, then enqueues durable deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fediverse_node.domain.accounts import Account
+from fediverse_node.domain.errors import Rejected
+from fediverse_node.domain.posts import Post
+from fediverse_node.federation.handlers.create import store_remote_note
+from fediverse_node.federation.runtime import FederationRuntime
+from fediverse_node.federation.webfinger_client import resolve_handle
+from fediverse_node.protocol import activities
+from fediverse_node.protocol.parse_objects import parse_note
+from fediverse_node.protocol.render import addressing, create_activity, iso8601
+from fediverse_node.store import accounts as account_store
+from fediverse_node.store import follows as follow_store
+from fediverse_node.store import interactions
+from fediverse_node.store import posts as post_store
+from fediverse_node.store.accounts import now_utc
+
+
+async def resolve_account(runtime: FederationRuntime, handle_or_uri: str) -> Account:
+    """A remote (or local) account from `@user@host` or an actor URL, fetched and stored when new."""
+    services = runtime.services
+    uri = handle_or_uri
+    if not handle_or_uri.startswith(("https://", "http://")):
+        assert runtime.session is not None
+        uri = await resolve_handle(runtime.session, handle_or_uri, services.settings.instance.scheme,
+                                   services.settings.federation.fetch_timeout)
+    async with services.database.read() as conn:
+        known = await account_store.get_account_by_uri(conn, uri)
+    if known is not None:
+        return known
+    return await runtime.handler_context().remote_account(uri)
+
+
+async def follow(runtime: FederationRuntime, follower: Account, handle_or_uri: str) -> Account:
+    target = await resolve_account(runtime, handle_or_uri)
+    if target.id == follower.id:
+        raise Rejected("an account cannot follow itself")
+    follow_uri = f"{follower.uri}#follows/{uuid.uuid4().hex}"
+    async with runtime.services.database.write() as conn:
+        existing = await follow_store.get_follow(conn, follower.id, target.id)
+        if existing is not None:
+            follow_uri = existing[1] or follow_uri
+        else:
+            await follow_store.add_follow(conn, follower.id, target.id, follow_uri, accepted=target.is_local)
+    if not target.is_local:
+        await _send(runtime, activities.follow(follow_uri, follower.uri, target.uri), follower, [target])
+    return target
+
+
+async def unfollow(runtime: FederationRuntime, follower: Account, handle_or_uri: str) -> Account:
+    target = await resolve_account(runtime, handle_or_uri)
+    async with runtime.services.database.write() as conn:
+        existing = await follow_store.get_follow(conn, follower.id, target.id)
+        if existing is None:
+            raise Rejected(f"{follower.username} does not follow {target.uri}", status=404)
+        await follow_store.remove_follow(conn, follower.id, target.id)
+    if not target.is_local and existing[1]:
+        undone = activities.follow(existing[1], follower.uri, target.uri)
+        await _send(runtime, activities.undo(follower.uri, undone), follower, [target])
+    return target
+
+
+async def _known_post(runtime: FederationRuntime, post_uri: str) -> tuple[Post, Account]:
+    services = runtime.services
+    async with services.database.read() as conn:
+        post = await post_store.get_post_by_uri(conn, post_uri)
+    if post is None:
+        ctx = runtime.handler_context()
+        post = await store_remote_note(ctx, parse_note(await ctx.fetch_document(post_uri)), 0, thread_context=True)
+    if post is None:
+        raise Rejected(f"cannot find the post {post_uri}", status=404)
+    async with services.database.read() as conn:
+        author = await account_store.get_account(conn, post.account_id)
+    assert author is not None
+    return post, author
+
+
+async def like(runtime: FederationRuntime, liker: Account, post_uri: str) -> str:
+    post, author = await _known_post(runtime, post_uri)
+    like_uri = f"{liker.uri}#likes/{post.id}"
+    async with runtime.services.database.write() as conn:
+        await interactions.add_favourite(conn, liker.id, post.id, like_uri)
+    if not author.is_local:
+        await _send(runtime, activities.like(like_uri, liker.uri, post.uri), liker, [author])
+    return like_uri
+
+
+async def unlike(runtime: FederationRuntime, liker: Account, post_uri: str) -> None:
+    post, author = await _known_post(runtime, post_uri)
+    like_uri = f"{liker.uri}#likes/{post.id}"
+    async with runtime.services.database.write() as conn:
+        await interactions.remove_favourite(conn, liker.id, like_uri)
+    if not author.is_local:
+        undone = activities.like(like_uri, liker.uri, post.uri)
+        await _send(runtime, activities.undo(liker.uri, undone), liker, [author])
+
+
+def _boost_activity(runtime: FederationRuntime, booster: Account, post: Post, author: Account) -> dict[str, Any]:
+    urls = runtime.services.urls
+    return activities.announce(f"{booster.uri}/statuses/{post.id}/activity#announce", booster.uri, post.uri,
+                               author.uri, urls.followers(booster.uri), iso8601(now_utc()))
+
+
+async def boost(runtime: FederationRuntime, booster: Account, post_uri: str) -> str:
+    post, author = await _known_post(runtime, post_uri)
+    activity = _boost_activity(runtime, booster, post, author)
+    async with runtime.services.database.write() as conn:
+        await interactions.add_boost(conn, booster.id, post.id, activity["id"])
+    await _send_to_followers(runtime, activity, booster, [] if author.is_local else [author])
+    return str(activity["id"])
+
+
+async def unboost(runtime: FederationRuntime, booster: Account, post_uri: str) -> None:
+    post, author = await _known_post(runtime, post_uri)
+    activity = _boost_activity(runtime, booster, post, author)
+    async with runtime.services.database.write() as conn:
+        await interactions.remove_boost(conn, booster.id, activity["id"])
+    await _send_to_followers(runtime, activities.undo(booster.uri, activity), booster,
+                             [] if author.is_local else [author])
+
+
+async def deliver_new_post(runtime: FederationRuntime, post: Post, author: Account) -> int:
+    """Send the Create of a just-published post to followers (unless direct), mentioned and replied-to accounts."""
+    activity = create_activity(post, author, runtime.services.urls)
+    extra = await _addressed_remote_accounts(runtime, post)
+    if post.visibility.value == "direct":
+        return await _send(runtime, activity, author, extra)
+    return await _send_to_followers(runtime, activity, author, extra)
+
+
+async def delete_post(runtime: FederationRuntime, author: Account, post: Post) -> int:
+    async with runtime.services.database.write() as conn:
+        await post_store.delete_post(conn, post.id, now_utc())
+    to, cc = addressing(post, runtime.services.urls.followers(author.uri))
+    activity = activities.delete_post(author.uri, post.uri, to, cc)
+    return await _send_to_followers(runtime, activity, author, await _addressed_remote_accounts(runtime, post))
+
+
+async def delete_account(runtime: FederationRuntime, account: Account) -> int:
+    """Tell every server that follows or is followed by the account, then wipe it locally."""
+    activity = activities.delete_actor(account.uri)
+    async with runtime.services.database.read() as conn:
+        following = await follow_store.following_inboxes(conn, account.id)
+    # Sign before the key is wiped: deliveries need it, so the row keeps its key until they are done.
+    sent = await _send_to_followers(runtime, activity, account, following)
+    async with runtime.services.database.write() as conn:
+        await account_store.mark_deleted_keep_key(conn, account.id)
+    runtime.services.documents.invalidate()
+    return sent
+
+
+async def _addressed_remote_accounts(runtime: FederationRuntime, post: Post) -> list[Account]:
+    found: list[Account] = []
+    async with runtime.services.database.read() as conn:
+        for mention in post.mentions:
+            account = await account_store.get_account_by_uri(conn, mention.uri)
+            if account is not None and not account.is_local:
+                found.append(account)
+        if post.in_reply_to_uri:
+            parent = await post_store.get_post_by_uri(conn, post.in_reply_to_uri)
+            parent_author = await account_store.get_account(conn, parent.account_id) if parent else None
+            if parent_author is not None and not parent_author.is_local:
+                found.append(parent_author)
+    return found
+
+
+def _pairs(accounts: list[Account]) -> list[tuple[str, str | None]]:
+    return [(a.inbox_url, a.shared_inbox_url) for a in accounts if a.inbox_url]
+
+
+async def _send(runtime: FederationRuntime, activity: dict[str, Any], sender: Account,
+                recipients: list[Account]) -> int:
+    assert runtime.outbox is not None
+    return await runtime.outbox.send(activity, sender, _pairs(recipients))
+
+
+async def _send_to_followers(runtime: FederationRuntime, activity: dict[str, Any], sender: Account,
+                             extra: list[Account] | list[tuple[str, str | None]]) -> int:
+    assert runtime.outbox is not None
+    pairs = [item for item in extra if isinstance(item, tuple)] + _pairs(
+        [item for item in extra if isinstance(item, Account)])
+    return await runtime.outbox.send_to_followers(activity, sender, pairs)

@@ -1,0 +1,121 @@
+"""Receiving activities: limits -> verify -> parse -> store (deduplicated) -> job. Answers fast.
+
+Nothing is reported accepted before the raw activity and its job are committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fediverse_node.crypto.http_request import HttpRequest
+from fediverse_node.crypto.signature_errors import SignatureRejected
+from fediverse_node.crypto.signature_policy import (VerifiedSignature, read_request_signature,
+                                                    verify_request_signature)
+from fediverse_node.domain.errors import Rejected
+from fediverse_node.federation.signature_keys import KeyResolver
+from fediverse_node.protocol.parse import IncomingActivity, loads_limited, parse_activity
+from fediverse_node.store.group_commit import GroupCommitWriter
+from fediverse_node.store.jobs import NewJob, enqueue
+from fediverse_node.store.tables import inbox_items
+
+ACCEPTED_CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+INBOX_JOB = "inbox"
+log = logging.getLogger(__name__)
+
+
+class Unauthorized(Rejected):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, status=401)
+
+
+@dataclass(frozen=True)
+class ReceivedActivity:
+    activity: IncomingActivity
+    key_id: str
+    stored: bool  # False: a duplicate of an activity already received
+
+
+def check_content_type(content_type: str | None) -> None:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type not in ACCEPTED_CONTENT_TYPES:
+        raise Rejected(f"content type {media_type or '(none)'} is not ActivityStreams JSON", status=415)
+
+
+class InboxReceiver:
+    def __init__(self, keys: KeyResolver, writer: GroupCommitWriter, postgres: bool, max_depth: int,
+                 scheme: str, on_stored: Callable[[], None] | None = None,
+                 on_contact: Callable[[str], Awaitable[None]] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self._keys = keys
+        self._writer = writer
+        self._postgres = postgres
+        self._max_depth = max_depth
+        self._scheme = scheme
+        self._on_stored = on_stored
+        self._on_contact = on_contact
+        self._clock = clock
+
+    async def receive(self, request: HttpRequest, content_type: str | None) -> ReceivedActivity:
+        check_content_type(content_type)
+        signature = _read_signature(request)
+        document = loads_limited(request.body, self._max_depth)
+        activity = parse_activity(document)
+        verified = await self._verify(request, signature)
+        key = await self._keys.resolve(verified.key_id)
+        if key.owner != activity.actor:
+            raise Unauthorized(f"key {verified.key_id} belongs to {key.owner}, not to the actor {activity.actor}")
+        stored = await self._writer.submit(lambda conn: self._store(conn, activity, verified.key_id))
+        if stored and self._on_stored is not None:
+            self._on_stored()
+        if self._on_contact is not None:
+            await self._on_contact(activity.host)
+        return ReceivedActivity(activity, verified.key_id, stored)
+
+    async def _verify(self, request: HttpRequest, signature) -> VerifiedSignature:  # type: ignore[no-untyped-def]
+        key = await self._resolve(signature.key_id)
+        try:
+            return verify_request_signature(request, signature, key.public_key, self._clock(), self._scheme)
+        except SignatureRejected as first_failure:
+            if "does not verify" not in first_failure.reason and "needs an" not in first_failure.reason:
+                raise Unauthorized(str(first_failure)) from None
+            fresh = await self._keys.refresh(key)
+            if fresh is None:
+                raise Unauthorized(str(first_failure)) from None
+            try:
+                return verify_request_signature(request, signature, fresh.public_key, self._clock(), self._scheme)
+            except SignatureRejected as error:
+                raise Unauthorized(str(error)) from None
+
+    async def _resolve(self, key_id: str):  # type: ignore[no-untyped-def]
+        try:
+            return await self._keys.resolve(key_id)
+        except SignatureRejected as error:
+            raise Unauthorized(str(error)) from None
+
+    async def _store(self, conn: AsyncConnection, activity: IncomingActivity, key_id: str) -> bool:
+        values = {"activity_id": activity.id, "activity_type": activity.type[:64], "actor_uri": activity.actor,
+                  "key_id": key_id, "raw": json.dumps(activity.raw, separators=(",", ":")),
+                  "received_at": self._clock()}
+        dialect = postgresql if self._postgres else sqlite
+        statement = (dialect.insert(inbox_items).values(**values)
+                     .on_conflict_do_nothing(index_elements=["activity_id"]).returning(inbox_items.c.id))
+        item_id = (await conn.execute(statement)).scalar_one_or_none()
+        if item_id is None:
+            return False
+        await enqueue(conn, [NewJob(kind=INBOX_JOB, payload={"item_id": item_id}, host=activity.host,
+                                    max_attempts=8)])
+        return True
+
+
+def _read_signature(request: HttpRequest):  # type: ignore[no-untyped-def]
+    try:
+        return read_request_signature(request)
+    except SignatureRejected as error:
+        raise Unauthorized(str(error)) from None

@@ -1,0 +1,1 @@
+"""Durable background work: a small generic worker loop over the job table."""
