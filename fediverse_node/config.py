@@ -105,6 +105,7 @@ class FederationSettings(_Section):
     unavailable_after_days: float = Field(default=7.0, gt=0, le=365)
     inbox_workers: int = Field(default=8, ge=1, le=256)
     key_refetch_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    job_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
 
 
 class LoggingSettings(_Section):

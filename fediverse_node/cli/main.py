@@ -6,6 +6,7 @@ import click
 
 from fediverse_node import __version__
 from fediverse_node.cli.common import CommandFailed, configure_logging, run_with_services, settings_from_context
+from fediverse_node.cli.federation_commands import follow_command, unfollow_command
 from fediverse_node.cli.posts import post_command
 from fediverse_node.cli.setup import dev_setup_command
 from fediverse_node.cli.users import user_group
@@ -78,6 +79,8 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None, worker
 cli.add_command(user_group)
 cli.add_command(post_command)
 cli.add_command(dev_setup_command)
+cli.add_command(follow_command)
+cli.add_command(unfollow_command)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ class FederationRuntime:
         self.runner = JobRunner(services.database, {INBOX_JOB: processor, DELIVERY: self.delivery},
                                 concurrency=federation.delivery_concurrency + federation.inbox_workers,
                                 retry_base_delay=federation.retry_base_delay,
-                                lease_seconds=max(federation.delivery_timeout, federation.fetch_timeout) * 6)
+                                lease_seconds=federation.job_lease_seconds)
         self.outbox = Outbox(services, self.runner.wake)
         self.receiver = InboxReceiver(self.keys, services.writer, postgres=not services.database.is_sqlite,
                                       max_depth=federation.inbox_max_depth, scheme=services.settings.instance.scheme,
