@@ -8,6 +8,7 @@ from pathlib import Path
 from quart import Quart, Response, request
 
 from fediverse_node.config import Settings
+from fediverse_node.federation.inbox import InboxReceiver
 from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.services import Services, build_services
 from fediverse_node.web.actors import actors_blueprint
@@ -17,6 +18,7 @@ from fediverse_node.web.errors import ApiError, install_error_handlers
 from fediverse_node.web.inbox import inbox_blueprint
 from fediverse_node.web.pages import pages_blueprint
 from fediverse_node.web.posts import posts_blueprint
+from fediverse_node.web.signed_fetch import FetchAuthorizer
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "web" / "templates"
@@ -52,12 +54,15 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
         else:
             await services.writer.close()
 
-    def receiver():  # type: ignore[no-untyped-def]
+    def receiver() -> InboxReceiver:
         assert federation.receiver is not None, "federation starts before serving"
         return federation.receiver
 
-    for blueprint in (inbox_blueprint(services, receiver), discovery_blueprint(services), actors_blueprint(services), posts_blueprint(services),
-                      collections_blueprint(services), pages_blueprint(services)):
+    authorizer = FetchAuthorizer(settings.federation.authorized_fetch, lambda: federation.keys,
+                                 settings.instance.scheme)
+    for blueprint in (inbox_blueprint(services, receiver), discovery_blueprint(services),
+                      actors_blueprint(services, authorizer), posts_blueprint(services, authorizer),
+                      collections_blueprint(services, authorizer), pages_blueprint(services)):
         app.register_blueprint(blueprint)
     install_error_handlers(app)
     app.extensions["fediverse_node.services"] = services  # for tests and tools; routes get it passed in

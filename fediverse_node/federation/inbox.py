@@ -67,7 +67,14 @@ class InboxReceiver:
         signature = _read_signature(request)
         document = loads_limited(request.body, self._max_depth)
         activity = parse_activity(document)
-        verified = await self._verify(request, signature)
+        try:
+            verified = await self._verify(request, signature)
+        except Unauthorized as error:
+            if _is_self_delete(activity) and "cannot fetch key" in error.reason:
+                # An account we never knew deleted itself: its key is gone with it. Nothing to do.
+                log.info("ignoring Delete of unknown actor %s", activity.actor)
+                return ReceivedActivity(activity, signature.key_id, stored=False)
+            raise
         key = await self._keys.resolve(verified.key_id)
         if key.owner != activity.actor:
             raise Unauthorized(f"key {verified.key_id} belongs to {key.owner}, not to the actor {activity.actor}")
@@ -112,6 +119,10 @@ class InboxReceiver:
         await enqueue(conn, [NewJob(kind=INBOX_JOB, payload={"item_id": item_id}, host=activity.host,
                                     max_attempts=8)])
         return True
+
+
+def _is_self_delete(activity: IncomingActivity) -> bool:
+    return activity.type == "Delete" and activity.object_id == activity.actor
 
 
 def _read_signature(request: HttpRequest):  # type: ignore[no-untyped-def]

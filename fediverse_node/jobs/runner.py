@@ -101,8 +101,9 @@ class JobRunner:
         try:
             await self._handlers[job.kind](job)
         except Rejected as error:
-            log.info("job %s %d rejected: %s", job.kind, job.id, error.reason)
-            await self._record(lambda conn: job_store.fail(conn, job.id, f"rejected: {error.reason}"))
+            reason = f"rejected: {error.reason}"
+            log.info("job %s %d %s", job.kind, job.id, reason)
+            await self._record(lambda conn: job_store.fail(conn, job.id, reason))
         except asyncio.CancelledError:
             raise
         except Exception as error:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import json
+
 from quart import Blueprint, Response, redirect, render_template, request
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,13 +18,20 @@ from fediverse_node.store import follows as follow_store
 from fediverse_node.store import posts as post_store
 from fediverse_node.web.errors import ApiError
 from fediverse_node.web.negotiation import ACTIVITY_JSON, Representation
+from fediverse_node.web.signed_fetch import FetchAuthorizer
 from fediverse_node.web.responses import (choose_representation, dump_json, json_response, parse_page_id,
                                           visible_local_account)
 
 PROFILE_PAGE_POSTS = 20
 
 
-def actors_blueprint(services: Services) -> Blueprint:
+def public_key_actor(document: dict) -> dict:
+    """What an unsigned fetch gets under authorized fetch: enough to verify the actor's signatures."""
+    keep = ("@context", "id", "type", "preferredUsername", "inbox", "outbox", "url", "endpoints", "publicKey")
+    return {key: document[key] for key in keep if key in document}
+
+
+def actors_blueprint(services: Services, authorizer: FetchAuthorizer) -> Blueprint:
     blueprint = Blueprint("actors", __name__)
     urls = services.urls
     cache = services.documents
@@ -41,6 +50,8 @@ def actors_blueprint(services: Services) -> Blueprint:
         if choice.representation is Representation.ACTIVITY:
             body = await _actor_json(f"actor:{username.lower()}",
                                      lambda conn: visible_local_account(conn, username))
+            if authorizer.enabled and await authorizer.signer() is None:
+                body = dump_json(public_key_actor(json.loads(body)))
             return json_response(body, choice.content_type, vary_accept=True)
         return await _profile_page(username)
 

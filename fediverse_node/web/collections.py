@@ -15,6 +15,7 @@ from fediverse_node.services import Services
 from fediverse_node.store import follows as follow_store
 from fediverse_node.store import posts as post_store
 from fediverse_node.web.negotiation import ACTIVITY_JSON, Representation
+from fediverse_node.web.signed_fetch import FetchAuthorizer
 from fediverse_node.web.responses import (choose_representation, dump_json, json_response, parse_page_id,
                                           visible_local_account)
 
@@ -23,7 +24,7 @@ PageLoader = Callable[[AsyncConnection, Account, int, int | None, int | None], A
 Counter = Callable[[AsyncConnection, int], Awaitable[int]]
 
 
-def collections_blueprint(services: Services) -> Blueprint:
+def collections_blueprint(services: Services, authorizer: FetchAuthorizer) -> Blueprint:
     blueprint = Blueprint("collections", __name__)
     urls = services.urls
     page_size = services.settings.federation.collection_page_size
@@ -31,6 +32,7 @@ def collections_blueprint(services: Services) -> Blueprint:
     async def _serve(username: str, collection_url: Callable[[str], str], count: Counter,
                      load_page: PageLoader, inline_items: bool = False) -> Response:
         choice = choose_representation(request.headers.get("Accept"))
+        await authorizer.require()
         wants_page = "page" in request.args or "max_id" in request.args or "min_id" in request.args
         max_id = parse_page_id(request.args.get("max_id"), "max_id")
         min_id = parse_page_id(request.args.get("min_id"), "min_id")

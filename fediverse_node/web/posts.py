@@ -11,11 +11,12 @@ from fediverse_node.services import Services
 from fediverse_node.store import posts as post_store
 from fediverse_node.web.errors import ApiError
 from fediverse_node.web.negotiation import Representation
+from fediverse_node.web.signed_fetch import FetchAuthorizer
 from fediverse_node.web.responses import (choose_representation, dump_json, json_response, parse_page_id,
                                           visible_local_account)
 
 
-def posts_blueprint(services: Services) -> Blueprint:
+def posts_blueprint(services: Services, authorizer: FetchAuthorizer) -> Blueprint:
     blueprint = Blueprint("posts", __name__)
     urls = services.urls
 
@@ -35,6 +36,7 @@ def posts_blueprint(services: Services) -> Blueprint:
         choice = choose_representation(request.headers.get("Accept"))
         account, post = await _load(username, raw_id)
         if choice.representation is Representation.ACTIVITY:
+            await authorizer.require()
             return json_response(dump_json(post_to_as(post, account, urls)), choice.content_type,
                                  vary_accept=True)
         return await _page(account, post)
@@ -45,6 +47,7 @@ def posts_blueprint(services: Services) -> Blueprint:
         account, post = await _load(username, raw_id)
         if choice.representation is Representation.HTML:
             return redirect(post.uri, 302)  # type: ignore[return-value]
+        await authorizer.require()
         return json_response(dump_json(create_activity(post, account, urls)), choice.content_type,
                              vary_accept=True)
 

@@ -235,3 +235,12 @@ def test_like_and_flag_are_recorded(node, alice, mallory):
 async def _count_async(services, table):
     async with services.database.read() as conn:
         return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+def test_delete_of_an_unknown_gone_actor_is_acknowledged_and_dropped(node, fake_remote):
+    ghost = fake_remote.add_actor("ghost")
+    fake_remote.documents.pop("/users/ghost")  # the account is gone: its key answers 404
+    delete = {"id": f"{ghost.uri}#delete", "type": "Delete", "actor": ghost.uri, "object": ghost.uri}
+    response = signed_post(node, "/inbox", delete, ghost)
+    assert response.status_code == 202
+    assert_nothing_stored(node)

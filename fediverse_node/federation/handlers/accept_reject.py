@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fediverse_node.domain.errors import Rejected
 from fediverse_node.federation.handlers.context import HandlerContext
-from fediverse_node.protocol.parse import IncomingActivity, as_id
+from fediverse_node.protocol.parse import IncomingActivity
 from fediverse_node.store import accounts as account_store
 from fediverse_node.store import follows as follow_store
 
