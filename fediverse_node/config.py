@@ -55,6 +55,7 @@ class ServerSettings(_Section):
     max_request_body: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     document_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     access_log: bool = False
+    run_jobs: bool = True
 
 
 class DatabaseSettings(_Section):

@@ -45,7 +45,7 @@ def _hypercorn_config(settings: Settings, options: ServeOptions) -> HypercornCon
 async def _serve_one(settings: Settings, config: HypercornConfig, sockets: Sockets | None,
                      stop: asyncio.Event | None = None) -> None:
     services = await open_services(settings)
-    app = create_app(settings, services)
+    app = create_app(settings, services, run_jobs=settings.server.run_jobs)
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,7 @@ from fediverse_node.cli.federation_commands import follow_command, unfollow_comm
 from fediverse_node.cli.posts import post_command
 from fediverse_node.cli.setup import dev_setup_command
 from fediverse_node.cli.users import user_group
+from fediverse_node.cli.worker import worker_command
 from fediverse_node.config import CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH
 from fediverse_node.services import Services
 
@@ -81,6 +82,7 @@ cli.add_command(post_command)
 cli.add_command(dev_setup_command)
 cli.add_command(follow_command)
 cli.add_command(unfollow_command)
+cli.add_command(worker_command)
 
 
 def main() -> None:

@@ -21,7 +21,8 @@ from fediverse_node.crypto.signature_policy import (VerifiedSignature, read_requ
 from fediverse_node.domain.errors import Rejected
 from fediverse_node.federation.signature_keys import KeyResolver
 from fediverse_node.protocol.parse import IncomingActivity, loads_limited, parse_activity
-from fediverse_node.store.group_commit import GroupCommitWriter
+from fediverse_node.store.database import Database
+from fediverse_node.store.group_commit import BatchWriter
 from fediverse_node.store.jobs import NewJob, enqueue
 from fediverse_node.store.tables import inbox_items
 
@@ -49,18 +50,23 @@ def check_content_type(content_type: str | None) -> None:
 
 
 class InboxReceiver:
-    def __init__(self, keys: KeyResolver, writer: GroupCommitWriter, postgres: bool, max_depth: int,
+    """Verifies and stores incoming activities; stores arriving together share one transaction."""
+
+    def __init__(self, keys: KeyResolver, database: Database, postgres: bool, max_depth: int,
                  scheme: str, on_stored: Callable[[], None] | None = None,
                  on_contact: Callable[[str], Awaitable[None]] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self._keys = keys
-        self._writer = writer
+        self._writer: BatchWriter[tuple[IncomingActivity, str], bool] = BatchWriter(database, self._store_batch)
         self._postgres = postgres
         self._max_depth = max_depth
         self._scheme = scheme
         self._on_stored = on_stored
         self._on_contact = on_contact
         self._clock = clock
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def receive(self, request: HttpRequest, content_type: str | None) -> ReceivedActivity:
         check_content_type(content_type)
@@ -78,7 +84,7 @@ class InboxReceiver:
         key = await self._keys.resolve(verified.key_id)
         if key.owner != activity.actor:
             raise Unauthorized(f"key {verified.key_id} belongs to {key.owner}, not to the actor {activity.actor}")
-        stored = await self._writer.submit(lambda conn: self._store(conn, activity, verified.key_id))
+        stored = await self._writer.submit((activity, verified.key_id))
         if stored and self._on_stored is not None:
             self._on_stored()
         if self._on_contact is not None:
@@ -106,19 +112,26 @@ class InboxReceiver:
         except SignatureRejected as error:
             raise Unauthorized(str(error)) from None
 
-    async def _store(self, conn: AsyncConnection, activity: IncomingActivity, key_id: str) -> bool:
-        values = {"activity_id": activity.id, "activity_type": activity.type[:64], "actor_uri": activity.actor,
-                  "key_id": key_id, "raw": json.dumps(activity.raw, separators=(",", ":")),
-                  "received_at": self._clock()}
+    async def _store_batch(self, conn: AsyncConnection, batch: list[tuple[IncomingActivity, str]]) -> list[bool]:
+        """Insert-or-ignore a batch of activities with one statement, and one job per new one."""
+        moment = self._clock()
+        rows = {}
+        for activity, key_id in batch:  # the same id twice in one batch is stored once
+            rows.setdefault(activity.id, {
+                "activity_id": activity.id, "activity_type": activity.type[:64], "actor_uri": activity.actor,
+                "key_id": key_id, "raw": json.dumps(activity.raw, separators=(",", ":")), "received_at": moment})
         dialect = postgresql if self._postgres else sqlite
-        statement = (dialect.insert(inbox_items).values(**values)
-                     .on_conflict_do_nothing(index_elements=["activity_id"]).returning(inbox_items.c.id))
-        item_id = (await conn.execute(statement)).scalar_one_or_none()
-        if item_id is None:
-            return False
-        await enqueue(conn, [NewJob(kind=INBOX_JOB, payload={"item_id": item_id}, host=activity.host,
-                                    max_attempts=8)])
-        return True
+        statement = (dialect.insert(inbox_items).values(list(rows.values()))
+                     .on_conflict_do_nothing(index_elements=["activity_id"])
+                     .returning(inbox_items.c.id, inbox_items.c.activity_id))
+        inserted = {row.activity_id: row.id for row in await conn.execute(statement)}
+        hosts = {activity.id: activity.host for activity, _ in batch}
+        await enqueue(conn, [NewJob(kind=INBOX_JOB, payload={"item_id": item_id}, host=hosts[activity_id],
+                                    max_attempts=8) for activity_id, item_id in inserted.items()])
+        stored: list[bool] = []
+        for activity, _ in batch:
+            stored.append(inserted.pop(activity.id, None) is not None)
+        return stored
 
 
 def _is_self_delete(activity: IncomingActivity) -> bool:

@@ -33,7 +33,9 @@ class Outbox:
         if not inboxes:
             return 0
         async with self._services.database.write() as conn:
-            count = await enqueue_deliveries(conn, activity, sender.id, inboxes)
+            count = await enqueue_deliveries(conn, activity, sender.id, inboxes,
+                                             settings=self._services.settings.federation,
+                                             skip_hosts=[self._services.urls.domain])
         self._wake()
         return count
 

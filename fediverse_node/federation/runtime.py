@@ -30,6 +30,7 @@ class FederationRuntime:
         self.receiver: InboxReceiver | None = None
         self.outbox: Outbox | None = None
         self.runner: JobRunner | None = None
+        self.delivery_runner: JobRunner | None = None
         self.delivery: DeliveryHandler | None = None
 
     async def start(self, run_jobs: bool = True) -> None:
@@ -43,16 +44,21 @@ class FederationRuntime:
             services.urls.base_url, federation.key_refetch_seconds)
         self.delivery = DeliveryHandler(services, self.session)
         processor = InboxProcessor(services.database, self.handler_context)
-        self.runner = JobRunner(services.database, {INBOX_JOB: processor, DELIVERY: self.delivery},
-                                concurrency=federation.delivery_concurrency + federation.inbox_workers,
+        # Two runners, so slow deliveries never hold up incoming activities.
+        self.runner = JobRunner(services.database, {INBOX_JOB: processor}, concurrency=federation.inbox_workers,
                                 retry_base_delay=federation.retry_base_delay,
-                                lease_seconds=federation.job_lease_seconds)
-        self.outbox = Outbox(services, self.runner.wake)
-        self.receiver = InboxReceiver(self.keys, services.writer, postgres=not services.database.is_sqlite,
+                                lease_seconds=federation.job_lease_seconds, writer=services.writer)
+        self.delivery_runner = JobRunner(services.database, {DELIVERY: self.delivery},
+                                         concurrency=federation.delivery_concurrency,
+                                         retry_base_delay=federation.retry_base_delay,
+                                         lease_seconds=federation.job_lease_seconds, writer=services.writer)
+        self.outbox = Outbox(services, self.delivery_runner.wake)
+        self.receiver = InboxReceiver(self.keys, services.database, postgres=not services.database.is_sqlite,
                                       max_depth=federation.inbox_max_depth, scheme=services.settings.instance.scheme,
                                       on_stored=self.runner.wake, on_contact=self.delivery.health.mark_available_on_contact)
         if run_jobs:
             self.runner.start()
+            self.delivery_runner.start()
 
     def handler_context(self) -> HandlerContext:
         """A context with a fresh fetch budget: one incoming activity causes at most a few fetches."""
@@ -66,7 +72,10 @@ class FederationRuntime:
             send=self.outbox.send, forget_key=self.keys.forget)
 
     async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.stop()
+        if self.receiver is not None:
+            await self.receiver.close()
+        for runner in (self.runner, self.delivery_runner):
+            if runner is not None:
+                await runner.stop()
         if self.session is not None:
             await self.session.close()

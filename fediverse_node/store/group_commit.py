@@ -109,3 +109,87 @@ class GroupCommitWriter:
                 pending.future.set_result(value)
             else:
                 pending.future.set_exception(value)
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+BatchFlush = Callable[[AsyncConnection, list[Item]], Awaitable[list[Result]]]
+
+
+class BatchWriter(Generic[Item, Result]):
+    """Group commit for one kind of write: items that arrive together are written by one `flush`
+    call (say, one multi-row INSERT) in one transaction; each caller gets its own item's result once
+    the transaction has committed. If the batch fails, every caller in it gets the error."""
+
+    def __init__(self, database: Database, flush: BatchFlush[Item, Result], max_batch: int = 500,
+                 max_delay_ms: float = 0.0) -> None:
+        self._database = database
+        self._flush = flush
+        self._max_batch = max_batch
+        self._max_delay = max_delay_ms / 1000
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None  # kept open: no pool checkout and reset per batch
+        self.batches_committed = 0
+
+    async def submit(self, item: Item) -> Result:
+        if self._task is None or self._task.done():
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="batch-writer")
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        assert self._wakeup is not None
+        self._wakeup.set()
+        return await future
+
+    async def close(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0.001)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self._drop_connection()
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                await self._conn.close()
+            except Exception as error:  # already broken; a new one is opened for the next batch
+                log.debug("closing the batch connection failed: %s", error)
+            self._conn = None
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            # Without a delay, the writes that arrive while one batch commits form the next batch.
+            await asyncio.sleep(self._max_delay if len(self._pending) < self._max_batch else 0)
+            while self._pending:
+                batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
+                await self._write(batch)
+
+    async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = await self._database.engine.connect()
+                if self._database.is_sqlite:
+                    self._conn = await self._conn.execution_options(begin_immediate=True)
+            async with self._conn.begin():
+                results = await self._flush(self._conn, [item for item, _ in batch])
+        except Exception as error:
+            log.warning("batch write of %d items failed: %s", len(batch), error)
+            await self._drop_connection()
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        self.batches_committed += 1
+        for (_, future), result in zip(batch, results):
+            if not future.done():
+                future.set_result(result)

@@ -78,6 +78,12 @@ async def finish(conn: AsyncConnection, job_id: int) -> None:
     await conn.execute(delete(jobs).where(jobs.c.id == job_id))
 
 
+async def finish_many(conn: AsyncConnection, job_ids: Sequence[int], chunk: int = 500) -> None:
+    """Remove finished jobs, a chunk per statement."""
+    for start in range(0, len(job_ids), chunk):
+        await conn.execute(delete(jobs).where(jobs.c.id.in_(job_ids[start:start + chunk])))
+
+
 async def retry_later(conn: AsyncConnection, job: Job, error: str, delay_seconds: float) -> bool:
     """Schedule another attempt; returns False (and marks the job failed) when attempts are used up."""
     moment = now_utc()

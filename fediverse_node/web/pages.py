@@ -26,6 +26,12 @@ def pages_blueprint(services: Services) -> Blueprint:
     async def health() -> Response:
         return json_response(health_body, cors=False)
 
+    @blueprint.post("/health")
+    async def health_post() -> Response:
+        """Reads the body and answers: the trivial POST the inbox benchmark compares against."""
+        await request.get_data(cache=False)
+        return json_response(health_body, cors=False, status=202)
+
     async def _html(template: str, **context: object) -> Response:
         page = await render_template(template, urls=urls, instance=services.settings.instance, **context)
         return Response(page, content_type="text/html; charset=utf-8")
