@@ -102,3 +102,13 @@ def two_nodes(tmp_path: Path) -> Iterator[tuple[LiveNode, LiveNode]]:
     yield first, second
     stop_first()
     stop_second()
+
+
+@pytest.fixture
+def two_nodes_pg(tmp_path: Path, postgres_url: str, postgres_available: bool) -> Iterator[tuple[LiveNode, LiveNode]]:
+    """Like two_nodes, but the second node keeps its data in PostgreSQL."""
+    first, stop_first = start_live_node(federating_settings(tmp_path, "one"))
+    second, stop_second = start_live_node(federating_settings(tmp_path, "two", postgres_url))
+    yield first, second
+    stop_first()
+    stop_second()

@@ -58,6 +58,9 @@ class InboxReceiver:
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self._keys = keys
         self._writer: BatchWriter[tuple[IncomingActivity, str], bool] = BatchWriter(database, self._store_batch)
+        dialect = postgresql if postgres else sqlite
+        self._insert_statement = (dialect.insert(inbox_items).on_conflict_do_nothing(index_elements=["activity_id"])
+                                  .returning(inbox_items.c.id, inbox_items.c.activity_id))
         self._postgres = postgres
         self._max_depth = max_depth
         self._scheme = scheme
@@ -120,11 +123,10 @@ class InboxReceiver:
             rows.setdefault(activity.id, {
                 "activity_id": activity.id, "activity_type": activity.type[:64], "actor_uri": activity.actor,
                 "key_id": key_id, "raw": json.dumps(activity.raw, separators=(",", ":")), "received_at": moment})
-        dialect = postgresql if self._postgres else sqlite
-        statement = (dialect.insert(inbox_items).values(list(rows.values()))
-                     .on_conflict_do_nothing(index_elements=["activity_id"])
-                     .returning(inbox_items.c.id, inbox_items.c.activity_id))
-        inserted = {row.activity_id: row.id for row in await conn.execute(statement)}
+        # One statement shape for every batch size (compiled once; SQLAlchemy sends the rows as
+        # multi-row VALUES), insert-or-ignore, returning the ids of the rows that are new.
+        inserted = {row.activity_id: row.id
+                    for row in await conn.execute(self._insert_statement, list(rows.values()))}
         hosts = {activity.id: activity.host for activity, _ in batch}
         await enqueue(conn, [NewJob(kind=INBOX_JOB, payload={"item_id": item_id}, host=hosts[activity_id],
                                     max_attempts=8) for activity_id, item_id in inserted.items()])

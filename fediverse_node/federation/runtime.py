@@ -47,11 +47,11 @@ class FederationRuntime:
         # Two runners, so slow deliveries never hold up incoming activities.
         self.runner = JobRunner(services.database, {INBOX_JOB: processor}, concurrency=federation.inbox_workers,
                                 retry_base_delay=federation.retry_base_delay,
-                                lease_seconds=federation.job_lease_seconds, writer=services.writer)
+                                lease_seconds=federation.job_lease_seconds)
         self.delivery_runner = JobRunner(services.database, {DELIVERY: self.delivery},
                                          concurrency=federation.delivery_concurrency,
                                          retry_base_delay=federation.retry_base_delay,
-                                         lease_seconds=federation.job_lease_seconds, writer=services.writer)
+                                         lease_seconds=federation.job_lease_seconds)
         self.outbox = Outbox(services, self.delivery_runner.wake)
         self.receiver = InboxReceiver(self.keys, services.database, postgres=not services.database.is_sqlite,
                                       max_depth=federation.inbox_max_depth, scheme=services.settings.instance.scheme,

@@ -163,3 +163,14 @@ def test_delete_post_and_account(people):
         return account is not None and account.deleted_at is not None
     one.wait_for(bob_deleted)
     assert one.call(follow_state(one, alice.uri, bob.uri)) is None
+
+
+def test_federation_with_a_postgresql_node(two_nodes_pg):
+    one, two = two_nodes_pg
+    alice, _ = one.call(lambda s: create_local_user(s, "alice", "password123"))
+    bob, _ = two.call(lambda s: create_local_user(s, "bob", "password123"))
+    alice_follows_bob(one, two, alice, bob)
+    post = bob_posts(two, bob, "from postgres")
+    one.wait_for(stored_post(post.uri))
+    one.act(lambda rt: federated.like(rt, alice, post.uri))
+    two.wait_for(lambda s: count_rows(favourites, post.id)(s))

@@ -1,0 +1,269 @@
+"""Inbox accept benchmark: signed POSTs verified, deduplicated, durably stored and answered 202.
+
+Goals (issue: federation): with 2 server workers on a 2-core machine, at least 3,000 signed POSTs per second
+and at least 75% of the same server's trivial POST throughput measured in the same run; p99 under 50 ms;
+every accepted activity present afterwards. A flood of bad signatures writes nothing and fetches no
+known key again.
+
+Method: a fake remote actor (served from this process) signs N distinct Like activities ahead of time;
+wrk replays them from a Lua script (each request once), so the server does the real work per request:
+parse, digest, RSA verify with the cached key, insert-or-ignore, enqueue. Job workers are off in the
+server (`run_jobs = false`) so that accepting is measured, not processing. Rounds alternate between
+the trivial endpoint (POST /health with a body of the same size) and the inbox.
+
+Run: `.venv/bin/python bench/bench_inbox.py [--requests 40000] [--duration 8]` (needs wrk: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+from aiohttp import web
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from fediverse_node.crypto.keys import generate_rsa_key_pair  # noqa: E402
+from fediverse_node.crypto.signing import sign_request_cavage  # noqa: E402
+
+BIN = Path(sys.executable).parent / "fediverse-node"
+LUA = r"""
+local requests = {}
+local index = 0
+init = function(args)
+  local file = io.open(args[1], "rb")
+  local data = file:read("*a")
+  file:close()
+  for chunk in string.gmatch(data, "(.-)\n%-%-8<%-%-\n") do requests[#requests + 1] = chunk end
+end
+request = function()
+  index = index + 1
+  if index > #requests then index = 1 end
+  return requests[index]
+end
+"""
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_actor_server(document: dict, fetches: list[str]) -> str:
+    ready = threading.Event()
+    holder: dict[str, str] = {}
+
+    async def actor(request: web.Request) -> web.Response:
+        fetches.append(request.path)
+        return web.Response(text=json.dumps(document), content_type="application/activity+json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/users/bench", actor)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        holder["url"] = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore
+        ready.set()
+        await asyncio.Event().wait()
+
+    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+    ready.wait(10)
+    return holder["url"]
+
+
+def raw_request(host: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}"] + [f"{k}: {v}" for k, v in headers.items() if k != "Host"]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def build_requests(count: int, host: str, actor_uri: str, object_uri: str, key, corrupt: bool = False,
+                   prefix: str = "like") -> bytes:
+    out = bytearray()
+    now = datetime.now(timezone.utc)
+    for index in range(count):
+        activity = {"@context": "https://www.w3.org/ns/activitystreams",
+                    "id": f"{actor_uri}#{prefix}/{index}", "type": "Like", "actor": actor_uri, "object": object_uri}
+        body = json.dumps(activity).encode()
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(sign_request_cavage("POST", f"http://{host}/inbox", headers, body, f"{actor_uri}#main-key",
+                                           key, now))
+        if corrupt:
+            headers["Signature"] = headers["Signature"].replace('signature="', 'signature="AAAA', 1)
+        out += raw_request(host, "/inbox", headers, body) + b"\n--8<--\n"
+    return bytes(out)
+
+
+def trivial_requests(host: str, size: int) -> bytes:
+    body = json.dumps({"padding": "x" * max(size - 16, 0)}).encode()
+    return raw_request(host, "/health", {"Content-Type": "application/json"}, body) + b"\n--8<--\n"
+
+
+def run_wrk(url: str, script: Path, data: Path, duration: int, connections: int) -> dict:
+    result = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+                             url, "--", str(data)], capture_output=True, text=True, timeout=duration + 60)
+    out = result.stdout
+    if "Requests/sec" not in out:
+        raise SystemExit(f"wrk failed: {result.stdout[-500:]} {result.stderr[-500:]}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p99_text = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99 = float(p99_text.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99_text.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "requests": total, "p99_ms": p99, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=40_000, help="distinct signed activities per inbox round")
+    parser.add_argument("--duration", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="bench-inbox-"))
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    (work / "config.toml").write_text(
+        f'[instance]\ndomain = "{host}"\nscheme = "http"\n[server]\nport = {port}\nworkers = {args.workers}\nrun_jobs = false\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///data/node.db"\n[federation]\nallow_private_addresses = true\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_NODE_")}
+    cli = [str(BIN), "--config", str(work / "config.toml")]
+    subprocess.run(cli + ["init"], check=True, capture_output=True, env=env, cwd=work)
+    subprocess.run(cli + ["user", "create", "alice"], check=True, capture_output=True, env=env, cwd=work)
+
+    pair = generate_rsa_key_pair()
+    key = load_pem_private_key(pair.private_pem.encode(), password=None)
+    fetches: list[str] = []
+    document: dict = {}
+    actor_base = start_actor_server(document, fetches)
+    actor_uri = f"{actor_base}/users/bench"
+    document.update({"@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+                     "id": actor_uri, "type": "Person", "preferredUsername": "bench", "inbox": f"{actor_uri}/inbox",
+                     "publicKey": {"id": f"{actor_uri}#main-key", "owner": actor_uri, "publicKeyPem": pair.public_pem}})
+
+    print(f"signing {args.requests * args.rounds} activities ...", flush=True)
+    script = work / "replay.lua"
+    script.write_text(LUA)
+    inbox_files = []
+    for round_index in range(args.rounds):
+        path = work / f"inbox-{round_index}.bin"
+        path.write_bytes(build_requests(args.requests, host, actor_uri, f"http://{host}/users/alice/statuses/1",
+                                        key, prefix=f"r{round_index}"))
+        inbox_files.append(path)
+    sample_size = len(json.dumps({"id": f"{actor_uri}#like/0", "type": "Like"})) + 120
+    trivial = work / "trivial.bin"
+    trivial.write_bytes(trivial_requests(host, sample_size))
+    flood = work / "flood.bin"
+    flood.write_bytes(build_requests(min(args.requests, 10_000), host, actor_uri, "x", key, corrupt=True,
+                                     prefix="bad"))
+
+    server = subprocess.Popen(cli + ["serve"], cwd=work, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://{host}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
+                                                   text=True).stdout.split()]
+        idle = {pid: round(rss_mb(pid), 1) for pid in workers}
+        # warm up: each worker fetches the key once
+        run_wrk(f"http://{host}/inbox", script, flood, 2, 8)
+        key_fetches_after_warmup = len(fetches)
+
+        rounds = []
+        for round_index in range(args.rounds):
+            trivial_result = run_wrk(f"http://{host}/health", script, trivial, args.duration, args.connections)
+            inbox_result = run_wrk(f"http://{host}/inbox", script, inbox_files[round_index], args.duration,
+                                   args.connections)
+            rounds.append({"trivial": trivial_result, "inbox": inbox_result})
+            print(f"round {round_index + 1}: trivial {trivial_result['rps']:.0f}/s p99 {trivial_result['p99_ms']:.1f} ms;"
+                  f" inbox {inbox_result['rps']:.0f}/s p99 {inbox_result['p99_ms']:.1f} ms"
+                  f" (non-2xx {inbox_result['non_2xx']})", flush=True)
+
+        time.sleep(1.0)  # requests still in flight when wrk stopped finish first
+        database = sqlite3.connect(work / "data" / "node.db")
+        stored_before_flood = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
+        fetches_before_flood = len(fetches)
+        flood_result = run_wrk(f"http://{host}/inbox", script, flood, args.duration, args.connections)
+        stored_after_flood = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
+        expected = sum(min(r["inbox"]["requests"] - r["inbox"]["non_2xx"], args.requests) for r in rounds)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+
+    best = max(rounds, key=lambda r: r["inbox"]["rps"])
+    ratios = [r["inbox"]["rps"] / r["trivial"]["rps"] for r in rounds]
+    summary = {
+        "machine": {"cpus": os.cpu_count(), "workers": args.workers, "connections": args.connections},
+        "idle_rss_mb_per_worker": idle,
+        "rounds": rounds,
+        "inbox_rps_best": best["inbox"]["rps"],
+        "ratio_to_trivial_per_round": [round(r, 3) for r in ratios],
+        "inbox_p99_ms_worst": max(r["inbox"]["p99_ms"] for r in rounds),
+        "accepted_distinct": expected,
+        "stored": stored_before_flood,
+        "key_fetches_warmup": key_fetches_after_warmup,
+        "flood": {"requests": flood_result["requests"], "non_2xx": flood_result["non_2xx"],
+                  "rows_written": stored_after_flood - stored_before_flood,
+                  "key_fetches": len(fetches) - fetches_before_flood},
+    }
+    summary["goals"] = {
+        "rps >= 3000": best["inbox"]["rps"] >= 3000,
+        "ratio >= 0.75 (each round)": min(ratios) >= 0.75,
+        "p99 < 50 ms": summary["inbox_p99_ms_worst"] < 50,
+        "every accepted activity stored": stored_before_flood >= expected,
+        "flood writes nothing": summary["flood"]["rows_written"] == 0,
+        "flood fetches no key": summary["flood"]["key_fetches"] == 0,
+    }
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "inbox.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps({k: summary[k] for k in ("ratio_to_trivial_per_round", "inbox_rps_best", "inbox_p99_ms_worst",
+                                              "accepted_distinct", "stored", "flood", "goals")}, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
