@@ -15,7 +15,7 @@ from fediverse_node.web.actors import actors_blueprint
 from fediverse_node.web.collections import collections_blueprint
 from fediverse_node.web.discovery import discovery_blueprint
 from fediverse_node.web.errors import ApiError, install_error_handlers
-from fediverse_node.web.inbox import inbox_blueprint
+from fediverse_node.web.inbox import InboxEndpoint
 from fediverse_node.web.pages import pages_blueprint
 from fediverse_node.web.posts import posts_blueprint
 from fediverse_node.web.signed_fetch import FetchAuthorizer
@@ -60,7 +60,8 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
 
     authorizer = FetchAuthorizer(settings.federation.authorized_fetch, lambda: federation.keys,
                                  settings.instance.scheme)
-    for blueprint in (inbox_blueprint(services, receiver), discovery_blueprint(services),
+    app.asgi_app = InboxEndpoint(app.asgi_app, services, receiver)  # type: ignore[method-assign]
+    for blueprint in (discovery_blueprint(services),
                       actors_blueprint(services, authorizer), posts_blueprint(services, authorizer),
                       collections_blueprint(services, authorizer), pages_blueprint(services)):
         app.register_blueprint(blueprint)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from fediverse_node.domain.accounts import Account
 from fediverse_node.domain.errors import Rejected
 from fediverse_node.domain.posts import Post
@@ -14,6 +16,7 @@ from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.federation.webfinger_client import resolve_handle
 from fediverse_node.protocol import activities
 from fediverse_node.protocol.parse_objects import parse_note
+from fediverse_node.actions.posting import NewPost, publish_post
 from fediverse_node.protocol.render import addressing, create_activity, iso8601
 from fediverse_node.store import accounts as account_store
 from fediverse_node.store import follows as follow_store
@@ -48,8 +51,10 @@ async def follow(runtime: FederationRuntime, follower: Account, handle_or_uri: s
             follow_uri = existing[1] or follow_uri
         else:
             await follow_store.add_follow(conn, follower.id, target.id, follow_uri, accepted=target.is_local)
-    if not target.is_local:
-        await _send(runtime, activities.follow(follow_uri, follower.uri, target.uri), follower, [target])
+        if not target.is_local:
+            await _enqueue(runtime, conn, activities.follow(follow_uri, follower.uri, target.uri), follower,
+                           [target])
+    runtime_wake(runtime)
     return target
 
 
@@ -60,9 +65,10 @@ async def unfollow(runtime: FederationRuntime, follower: Account, handle_or_uri:
         if existing is None:
             raise Rejected(f"{follower.username} does not follow {target.uri}", status=404)
         await follow_store.remove_follow(conn, follower.id, target.id)
-    if not target.is_local and existing[1]:
-        undone = activities.follow(existing[1], follower.uri, target.uri)
-        await _send(runtime, activities.undo(follower.uri, undone), follower, [target])
+        if not target.is_local and existing[1]:
+            undone = activities.follow(existing[1], follower.uri, target.uri)
+            await _enqueue(runtime, conn, activities.undo(follower.uri, undone), follower, [target])
+    runtime_wake(runtime)
     return target
 
 
@@ -86,8 +92,9 @@ async def like(runtime: FederationRuntime, liker: Account, post_uri: str) -> str
     like_uri = f"{liker.uri}#likes/{post.id}"
     async with runtime.services.database.write() as conn:
         await interactions.add_favourite(conn, liker.id, post.id, like_uri)
-    if not author.is_local:
-        await _send(runtime, activities.like(like_uri, liker.uri, post.uri), liker, [author])
+        if not author.is_local:
+            await _enqueue(runtime, conn, activities.like(like_uri, liker.uri, post.uri), liker, [author])
+    runtime_wake(runtime)
     return like_uri
 
 
@@ -96,9 +103,10 @@ async def unlike(runtime: FederationRuntime, liker: Account, post_uri: str) -> N
     like_uri = f"{liker.uri}#likes/{post.id}"
     async with runtime.services.database.write() as conn:
         await interactions.remove_favourite(conn, liker.id, like_uri)
-    if not author.is_local:
-        undone = activities.like(like_uri, liker.uri, post.uri)
-        await _send(runtime, activities.undo(liker.uri, undone), liker, [author])
+        if not author.is_local:
+            undone = activities.like(like_uri, liker.uri, post.uri)
+            await _enqueue(runtime, conn, activities.undo(liker.uri, undone), liker, [author])
+    runtime_wake(runtime)
 
 
 def _boost_activity(runtime: FederationRuntime, booster: Account, post: Post, author: Account) -> dict[str, Any]:
@@ -112,7 +120,8 @@ async def boost(runtime: FederationRuntime, booster: Account, post_uri: str) -> 
     activity = _boost_activity(runtime, booster, post, author)
     async with runtime.services.database.write() as conn:
         await interactions.add_boost(conn, booster.id, post.id, activity["id"])
-    await _send_to_followers(runtime, activity, booster, [] if author.is_local else [author])
+        await _enqueue(runtime, conn, activity, booster, [] if author.is_local else [author], to_followers=True)
+    runtime_wake(runtime)
     return str(activity["id"])
 
 
@@ -121,68 +130,82 @@ async def unboost(runtime: FederationRuntime, booster: Account, post_uri: str) -
     activity = _boost_activity(runtime, booster, post, author)
     async with runtime.services.database.write() as conn:
         await interactions.remove_boost(conn, booster.id, activity["id"])
-    await _send_to_followers(runtime, activities.undo(booster.uri, activity), booster,
-                             [] if author.is_local else [author])
+        await _enqueue(runtime, conn, activities.undo(booster.uri, activity), booster,
+                       [] if author.is_local else [author], to_followers=True)
+    runtime_wake(runtime)
+
+
+async def publish_and_deliver(runtime: FederationRuntime, author: Account, new: NewPost) -> Post:
+    """Publish a post and queue its Create, in one transaction."""
+    async def queue(conn: AsyncConnection, post: Post) -> None:
+        await enqueue_new_post(runtime, conn, post, author)
+
+    post = await publish_post(runtime.services, author, new, in_same_transaction=queue)
+    runtime_wake(runtime)
+    return post
+
+
+async def enqueue_new_post(runtime: FederationRuntime, conn: AsyncConnection, post: Post, author: Account) -> int:
+    """Queue the Create of a new post to followers (unless direct), mentioned and replied-to accounts."""
+    activity = create_activity(post, author, runtime.services.urls)
+    extra = await _addressed_remote_accounts(conn, post)
+    return await _enqueue(runtime, conn, activity, author, extra, to_followers=post.visibility.value != "direct")
 
 
 async def deliver_new_post(runtime: FederationRuntime, post: Post, author: Account) -> int:
-    """Send the Create of a just-published post to followers (unless direct), mentioned and replied-to accounts."""
-    activity = create_activity(post, author, runtime.services.urls)
-    extra = await _addressed_remote_accounts(runtime, post)
-    if post.visibility.value == "direct":
-        return await _send(runtime, activity, author, extra)
-    return await _send_to_followers(runtime, activity, author, extra)
+    """Queue the Create of a post stored earlier (its own transaction)."""
+    async with runtime.services.database.write() as conn:
+        count = await enqueue_new_post(runtime, conn, post, author)
+    runtime_wake(runtime)
+    return count
 
 
 async def delete_post(runtime: FederationRuntime, author: Account, post: Post) -> int:
-    async with runtime.services.database.write() as conn:
-        await post_store.delete_post(conn, post.id, now_utc())
     to, cc = addressing(post, runtime.services.urls.followers(author.uri))
     activity = activities.delete_post(author.uri, post.uri, to, cc)
-    return await _send_to_followers(runtime, activity, author, await _addressed_remote_accounts(runtime, post))
+    async with runtime.services.database.write() as conn:
+        await post_store.delete_post(conn, post.id, now_utc())
+        count = await _enqueue(runtime, conn, activity, author, await _addressed_remote_accounts(conn, post),
+                               to_followers=True)
+    runtime_wake(runtime)
+    return count
 
 
 async def delete_account(runtime: FederationRuntime, account: Account) -> int:
-    """Tell every server that follows or is followed by the account, then wipe it locally."""
+    """Tell every server that follows or is followed by the account, then wipe it locally. The key is
+    kept: the Delete deliveries still to go out are signed with it."""
     activity = activities.delete_actor(account.uri)
-    async with runtime.services.database.read() as conn:
-        following = await follow_store.following_inboxes(conn, account.id)
-    # Sign before the key is wiped: deliveries need it, so the row keeps its key until they are done.
-    sent = await _send_to_followers(runtime, activity, account, following)
     async with runtime.services.database.write() as conn:
+        following = await follow_store.following_inboxes(conn, account.id)
+        count = await _enqueue(runtime, conn, activity, account, following, to_followers=True)
         await account_store.mark_deleted_keep_key(conn, account.id)
+    runtime_wake(runtime)
     runtime.services.documents.invalidate()
-    return sent
+    return count
 
 
-async def _addressed_remote_accounts(runtime: FederationRuntime, post: Post) -> list[Account]:
+async def _addressed_remote_accounts(conn: AsyncConnection, post: Post) -> list[Account]:
     found: list[Account] = []
-    async with runtime.services.database.read() as conn:
-        for mention in post.mentions:
-            account = await account_store.get_account_by_uri(conn, mention.uri)
-            if account is not None and not account.is_local:
-                found.append(account)
-        if post.in_reply_to_uri:
-            parent = await post_store.get_post_by_uri(conn, post.in_reply_to_uri)
-            parent_author = await account_store.get_account(conn, parent.account_id) if parent else None
-            if parent_author is not None and not parent_author.is_local:
-                found.append(parent_author)
+    for mention in post.mentions:
+        account = await account_store.get_account_by_uri(conn, mention.uri)
+        if account is not None and not account.is_local:
+            found.append(account)
+    if post.in_reply_to_uri:
+        parent = await post_store.get_post_by_uri(conn, post.in_reply_to_uri)
+        parent_author = await account_store.get_account(conn, parent.account_id) if parent else None
+        if parent_author is not None and not parent_author.is_local:
+            found.append(parent_author)
     return found
 
 
-def _pairs(accounts: list[Account]) -> list[tuple[str, str | None]]:
-    return [(a.inbox_url, a.shared_inbox_url) for a in accounts if a.inbox_url]
-
-
-async def _send(runtime: FederationRuntime, activity: dict[str, Any], sender: Account,
-                recipients: list[Account]) -> int:
+async def _enqueue(runtime: FederationRuntime, conn: AsyncConnection, activity: dict[str, Any], sender: Account,
+                   recipients: list[Account] | list[tuple[str, str | None]], to_followers: bool = False) -> int:
     assert runtime.outbox is not None
-    return await runtime.outbox.send(activity, sender, _pairs(recipients))
+    pairs = [item if isinstance(item, tuple) else (item.inbox_url or "", item.shared_inbox_url)
+             for item in recipients]
+    return await runtime.outbox.enqueue(conn, activity, sender, [p for p in pairs if p[0]], to_followers)
 
 
-async def _send_to_followers(runtime: FederationRuntime, activity: dict[str, Any], sender: Account,
-                             extra: list[Account] | list[tuple[str, str | None]]) -> int:
-    assert runtime.outbox is not None
-    pairs = [item for item in extra if isinstance(item, tuple)] + _pairs(
-        [item for item in extra if isinstance(item, Account)])
-    return await runtime.outbox.send_to_followers(activity, sender, pairs)
+def runtime_wake(runtime: FederationRuntime) -> None:
+    if runtime.outbox is not None:
+        runtime.outbox.wake()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.domain.accounts import Account
 from fediverse_node.domain.posts import Mention, Post, Visibility
@@ -47,7 +50,10 @@ async def _resolve_mentions(services: Services, text: str) -> dict[tuple[str, st
     return resolved
 
 
-async def publish_post(services: Services, author: Account, new: NewPost) -> Post:
+async def publish_post(services: Services, author: Account, new: NewPost,
+                       in_same_transaction: Callable[[AsyncConnection, Post], Awaitable[object]] | None = None) -> Post:
+    """Store a new local post. `in_same_transaction` runs before the commit (e.g. to queue its delivery),
+    so the post and what it causes are stored together or not at all."""
     if not author.is_local or not author.is_visible:
         raise PostRejected("only active local accounts can post")
     text = new.text.strip()
@@ -68,4 +74,6 @@ async def publish_post(services: Services, author: Account, new: NewPost) -> Pos
     async with services.database.write() as conn:
         await post_store.insert_post(conn, post)
         await account_store.mark_active(conn, author.id)
+        if in_same_transaction is not None:
+            await in_same_transaction(conn, post)
     return post

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from fediverse_node.actions.federated import deliver_new_post
-from fediverse_node.actions.posting import NewPost, PostRejected, publish_post
+from fediverse_node.actions.federated import publish_and_deliver
+from fediverse_node.actions.posting import NewPost, PostRejected
 from fediverse_node.cli.federation_commands import with_runtime
 from fediverse_node.domain.accounts import Account
 from fediverse_node.federation.runtime import FederationRuntime
@@ -30,16 +30,15 @@ def post_command(ctx: click.Context, name: str, text: str, visibility: str, summ
     settings = settings_from_context(ctx)
 
     async def work(services: Services) -> str:
-        async def publish_and_deliver(runtime: FederationRuntime, me: Account) -> str:
+        async def publish(runtime: FederationRuntime, me: Account) -> str:
             try:
-                post = await publish_post(services, me, NewPost(
+                post = await publish_and_deliver(runtime, me, NewPost(
                     text=text, visibility=Visibility(visibility), summary=summary, sensitive=sensitive,
                     language=language, in_reply_to_uri=reply_to))
             except PostRejected as error:
                 raise CommandFailed(str(error)) from None
-            await deliver_new_post(runtime, post, me)
             return post.uri
 
-        return await with_runtime(services, name, publish_and_deliver)
+        return await with_runtime(services, name, publish)
 
     click.echo(run_with_services(settings, work))

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from fediverse_node.actions.accounts import InvalidUsername, create_local_user
+from fediverse_node.actions.federated import delete_account
 from fediverse_node.cli.common import CommandFailed, run_with_services, settings_from_context
+from fediverse_node.cli.federation_commands import with_runtime
 from fediverse_node.services import Services
 from fediverse_node.store import accounts as account_store
 from fediverse_node.store.accounts import UsernameTaken
@@ -104,5 +106,12 @@ def suspend(ctx: click.Context, name: str) -> None:
 @click.confirmation_option(prompt="Delete this account for good? Its username will never be reusable.")
 @click.pass_context
 def delete(ctx: click.Context, name: str) -> None:
-    """Delete a local account; its username is never handed out again."""
-    _change_account(ctx, name, "deleted", account_store.delete_local_account)
+    """Delete a local account and tell the servers of its followers and follows; its username is never
+    handed out again."""
+    settings = settings_from_context(ctx)
+
+    async def work(services: Services) -> int:
+        return await with_runtime(services, name, delete_account)
+
+    sent = run_with_services(settings, work)
+    click.echo(f"deleted {name}; {sent} server(s) will be told")

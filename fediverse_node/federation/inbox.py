@@ -18,7 +18,7 @@ from fediverse_node.crypto.http_request import HttpRequest
 from fediverse_node.crypto.signature_errors import SignatureRejected
 from fediverse_node.crypto.signature_policy import (VerifiedSignature, read_request_signature,
                                                     verify_request_signature)
-from fediverse_node.domain.errors import Rejected
+from fediverse_node.domain.errors import Rejected, Retryable
 from fediverse_node.federation.signature_keys import KeyResolver
 from fediverse_node.protocol.parse import IncomingActivity, loads_limited, parse_activity
 from fediverse_node.store.database import Database
@@ -79,7 +79,7 @@ class InboxReceiver:
         try:
             verified = await self._verify(request, signature)
         except Unauthorized as error:
-            if _is_self_delete(activity) and "cannot fetch key" in error.reason:
+            if _is_self_delete(activity) and "fetch" in error.reason:
                 # An account we never knew deleted itself: its key is gone with it. Nothing to do.
                 log.info("ignoring Delete of unknown actor %s", activity.actor)
                 return ReceivedActivity(activity, signature.key_id, stored=False)
@@ -87,7 +87,12 @@ class InboxReceiver:
         key = await self._keys.resolve(verified.key_id)
         if key.owner != activity.actor:
             raise Unauthorized(f"key {verified.key_id} belongs to {key.owner}, not to the actor {activity.actor}")
-        stored = await self._writer.submit((activity, verified.key_id))
+        try:
+            stored = await self._writer.submit((activity, verified.key_id))
+        except Exception as error:  # storage trouble: the sender keeps the activity and retries
+            log.warning("could not store %s: %s", activity.id, error)
+            raise Retryable(f"could not store the activity now ({type(error).__name__}); try again later",
+                            retry_after=30) from None
         if stored and self._on_stored is not None:
             self._on_stored()
         if self._on_contact is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from fediverse_node.domain.accounts import Account
 from fediverse_node.federation.delivery import enqueue_deliveries
 from fediverse_node.services import Services
@@ -28,19 +30,28 @@ class Outbox:
         self._services = services
         self._wake = wake
 
-    async def send(self, activity: dict[str, Any], sender: Account, targets: Iterable[InboxPair]) -> int:
-        inboxes = unique_inboxes(targets, self._services.urls.base_url)
+    async def enqueue(self, conn: AsyncConnection, activity: dict[str, Any], sender: Account,
+                      targets: Iterable[InboxPair], to_followers: bool = False) -> int:
+        """Write the delivery jobs in the caller's transaction (with the change they announce);
+        call `wake()` once it has committed."""
+        pairs = list(targets)
+        if to_followers:
+            pairs += await follow_store.follower_inboxes(conn, sender.id)
+        inboxes = unique_inboxes(pairs, self._services.urls.base_url)
         if not inboxes:
             return 0
-        async with self._services.database.write() as conn:
-            count = await enqueue_deliveries(conn, activity, sender.id, inboxes,
-                                             settings=self._services.settings.federation,
-                                             skip_hosts=[self._services.urls.domain])
-        self._wake()
-        return count
+        return await enqueue_deliveries(conn, activity, sender.id, inboxes,
+                                        settings=self._services.settings.federation,
+                                        skip_hosts=[self._services.urls.domain])
 
-    async def send_to_followers(self, activity: dict[str, Any], sender: Account,
-                                extra: Iterable[InboxPair] = ()) -> int:
-        async with self._services.database.read() as conn:
-            followers = await follow_store.follower_inboxes(conn, sender.id)
-        return await self.send(activity, sender, [*followers, *extra])
+    def wake(self) -> None:
+        self._wake()
+
+    async def send(self, activity: dict[str, Any], sender: Account, targets: Iterable[InboxPair],
+                   to_followers: bool = False) -> int:
+        """Enqueue in a transaction of its own (for sends that change nothing locally, like an Accept)."""
+        async with self._services.database.write() as conn:
+            count = await self.enqueue(conn, activity, sender, targets, to_followers)
+        if count:
+            self._wake()
+        return count

@@ -1,10 +1,11 @@
-"""Retry delays: doubling from a base, capped, with jitter; 16 tries span about two days at a 30 s base."""
+"""Retry delays: doubling from a base, capped at 8 hours, with jitter; at a 30 s base, 16 tries span
+about two days (48.5 hours before jitter), as Mastodon's do."""
 
 from __future__ import annotations
 
 import random
 
-MAX_DELAY_SECONDS = 6 * 3600
+MAX_DELAY_SECONDS = 8 * 3600
 
 
 def retry_delay(attempt: int, base_seconds: float, rng: random.Random | None = None) -> float:

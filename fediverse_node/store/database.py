@@ -26,9 +26,10 @@ class DatabaseUnavailable(Exception):
 class Database:
     """One engine per process. `read()` for queries, `write()` for a write transaction."""
 
-    def __init__(self, engine: AsyncEngine, is_sqlite: bool) -> None:
+    def __init__(self, engine: AsyncEngine, is_sqlite: bool, busy_timeout_seconds: float = 5.0) -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite
+        self.busy_timeout_seconds = busy_timeout_seconds
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -96,7 +97,7 @@ def create_database(settings: Settings) -> Database:
         engine = create_async_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                      connect_args={"timeout": db.sqlite_busy_timeout_ms / 1000})
         _install_sqlite_pragmas(engine, db.sqlite_busy_timeout_ms)
-        return Database(engine, is_sqlite=True)
+        return Database(engine, is_sqlite=True, busy_timeout_seconds=db.sqlite_busy_timeout_ms / 1000)
     engine = create_async_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                  pool_pre_ping=True, connect_args={"timeout": db.connect_timeout})
     return Database(engine, is_sqlite=False)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.store.database import Database
@@ -174,14 +175,35 @@ class BatchWriter(Generic[Item, Result]):
                 batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
                 await self._write(batch)
 
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            conn = await self._database.engine.connect()
+            if self._database.is_sqlite:
+                # Wait for another process's write lock here, in short async steps, instead of in
+                # SQLite's busy handler, which sleeps in steps of up to 100 ms while holding up the batch.
+                await conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                await conn.commit()
+                conn = await conn.execution_options(begin_immediate=True)
+            self._conn = conn
+        return self._conn
+
+    async def _flush_with_retry(self, items: list[Item]) -> list[Result]:
+        deadline = asyncio.get_running_loop().time() + self._database.busy_timeout_seconds
+        pause = 0.0002
+        while True:
+            conn = await self._connection()
+            try:
+                async with conn.begin():
+                    return await self._flush(conn, items)
+            except OperationalError as error:
+                if "locked" not in str(error) or asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
-            if self._conn is None or self._conn.closed:
-                self._conn = await self._database.engine.connect()
-                if self._database.is_sqlite:
-                    self._conn = await self._conn.execution_options(begin_immediate=True)
-            async with self._conn.begin():
-                results = await self._flush(self._conn, [item for item, _ in batch])
+            results = await self._flush_with_retry([item for item, _ in batch])
         except Exception as error:
             log.warning("batch write of %d items failed: %s", len(batch), error)
             await self._drop_connection()

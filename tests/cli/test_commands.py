@@ -167,3 +167,14 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path):
         run(config, "init")
         line = one_error_line(run(config, "serve"))
     assert f"cannot listen on 127.0.0.1:{port}" in line
+
+
+def test_user_delete_keeps_the_username_reserved(tmp_path):
+    config = write_config(tmp_path)
+    run(config, "init")
+    run(config, "user", "create", "alice")
+    deleted = run(config, "user", "delete", "alice", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.strip() == "deleted alice; 0 server(s) will be told"
+    assert "is taken" in one_error_line(run(config, "user", "create", "alice"))
+    assert run(config, "user", "list").stdout.splitlines() == ["alice\thttp://127.0.0.1:8000/users/alice\tdeleted"]
