@@ -8,6 +8,7 @@ Keys that could not be fetched are remembered as failures for the same time.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -57,10 +58,17 @@ class KeyResolver:
         """A fresh copy of a key that failed to verify, or None when it was fetched too recently."""
         if key_is_local(stale.key_id, self._local_prefix):
             return None
-        if self._clock() - stale.fetched_at < self._refetch_seconds:
+        current = self._cache.get(stale.key_id, stale)
+        if current is not stale and current.fetched_at > stale.fetched_at:
+            return current  # refreshed meanwhile by another request: try that one
+        if self._clock() - current.fetched_at < self._refetch_seconds:
             return None
-        self._cache.pop(stale.key_id, None)
-        return await self._fetch(stale.key_id)
+        # Mark it fresh before fetching, so concurrent failures do not fetch it again meanwhile.
+        self._cache[stale.key_id] = ResolvedKey(stale.key_id, stale.owner, stale.public_key, self._clock())
+        try:
+            return await self._fetch(stale.key_id)
+        except SignatureRejected:
+            return None
 
     def forget(self, key_id: str) -> None:
         self._cache.pop(key_id, None)
@@ -73,14 +81,17 @@ class KeyResolver:
                     raise SignatureRejected(f"no local key {key_id}")
                 return self._parsed(key_id, account.uri, account.public_key_pem)
             found = await remote_actors.get_remote_actor_by_key_id(conn, key_id)
-        if found is None:
-            return None
-        account, stored_key_id = found
+            if found is None:
+                return None
+            account, stored_key_id = found
+            fetched_at = await remote_actors.get_fetched_at(conn, account.id)
         if account.deleted_at is not None:
             raise SignatureRejected(f"the actor of key {key_id} was deleted")
-        # Loaded from storage, not just fetched: one refetch is allowed at once if it fails to verify.
+        # Its age counts from when any process fetched it, so a refetch (key rotation) is allowed
+        # only once key_refetch_seconds have passed since.
+        age = (datetime.now(timezone.utc) - fetched_at).total_seconds() if fetched_at else self._refetch_seconds
         key = self._parsed(stored_key_id, account.uri, account.public_key_pem)
-        return ResolvedKey(key.key_id, key.owner, key.public_key, self._clock() - self._refetch_seconds)
+        return ResolvedKey(key.key_id, key.owner, key.public_key, self._clock() - max(age, 0.0))
 
     async def _fetch(self, key_id: str) -> ResolvedKey:
         failed_at = self._failed.get(key_id)

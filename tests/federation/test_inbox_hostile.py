@@ -244,3 +244,35 @@ def test_delete_of_an_unknown_gone_actor_is_acknowledged_and_dropped(node, fake_
     response = signed_post(node, "/inbox", delete, ghost)
     assert response.status_code == 202
     assert_nothing_stored(node)
+
+
+def test_rotated_key_is_refetched_once(node, alice, mallory, fake_remote):
+    assert signed_post(node, "/inbox", follow_of(mallory, alice.uri, "before"), mallory).status_code == 202
+    rotated = fake_remote.add_actor("mallory")  # same actor id, new key pair
+    fetches_before = fake_remote.requests.count("/users/mallory")
+    response = signed_post(node, "/inbox", follow_of(rotated, alice.uri, "after"), rotated)
+    assert response.status_code == 202
+    assert fake_remote.requests.count("/users/mallory") == fetches_before + 1
+
+
+def test_bad_signatures_do_not_refetch_a_known_key(tmp_path, fake_remote):
+    from node_harness import make_settings, start_live_node
+
+    live, stop = start_live_node(lambda port: make_settings(
+        tmp_path, domain=f"127.0.0.1:{port}", scheme="http",
+        federation={"allow_private_addresses": True, "key_refetch_seconds": 300}))
+    try:
+        alice, _ = live.call(lambda s: create_local_user(s, "alice", "password123"))
+        mallory = fake_remote.add_actor("mallory")
+        assert signed_post(live, "/inbox", follow_of(mallory, alice.uri, "ok"), mallory).status_code == 202
+        forger = fake_remote.add_actor("forger")
+        fetches = fake_remote.requests.count("/users/mallory")
+        for index in range(20):
+            forged = signed_post(live, "/inbox", follow_of(mallory, alice.uri, f"bad{index}"), forger,
+                                 key_id=mallory.key_id)
+            assert forged.status_code == 401
+        assert fake_remote.requests.count("/users/mallory") == fetches
+        settle(live)
+        assert count(live, inbox_items) == 1
+    finally:
+        stop()
