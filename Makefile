@@ -22,6 +22,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_discovery.py
+	$(BIN)/python bench/bench_inbox.py
+	$(BIN)/python bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
