@@ -191,8 +191,9 @@ def main() -> int:
     flood.write_bytes(build_requests(min(args.requests, 10_000), host, actor_uri, "x", key, corrupt=True,
                                      prefix="bad"))
 
-    server = subprocess.Popen(cli + ["serve"], cwd=work, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    log_file = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w")
+    server = subprocess.Popen(cli + ["serve"], cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -9,15 +9,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from sqlalchemy import select
 
 from fediverse_node.federation.handlers.accept_reject import handle_accept, handle_reject
-from fediverse_node.federation.handlers.announce import handle_announce
 from fediverse_node.federation.handlers.block import handle_block
 from fediverse_node.federation.handlers.context import HandlerContext
 from fediverse_node.federation.handlers.create import handle_create
 from fediverse_node.federation.handlers.delete import handle_delete
 from fediverse_node.federation.handlers.flag import handle_flag
 from fediverse_node.federation.handlers.follow import handle_follow
-from fediverse_node.federation.handlers.like import handle_like
 from fediverse_node.federation.handlers.move import handle_move
+from fediverse_node.federation.handlers.reactions import handle_announce, handle_like
 from fediverse_node.federation.handlers.undo import handle_undo
 from fediverse_node.federation.handlers.update import handle_update
 from fediverse_node.protocol.parse import IncomingActivity, parse_activity
