@@ -3,14 +3,15 @@ and delivering new posts. Each writes its local state, then enqueues durable del
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.domain.accounts import Account
-from fediverse_node.domain.errors import Rejected
-from fediverse_node.domain.posts import Post
+from fediverse_node.domain.errors import Rejected, Retryable
+from fediverse_node.domain.posts import Mention, Post
 from fediverse_node.federation.handlers.create import store_remote_note
 from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.federation.webfinger_client import resolve_handle
@@ -23,6 +24,13 @@ from fediverse_node.store import follows as follow_store
 from fediverse_node.store import interactions
 from fediverse_node.store import posts as post_store
 from fediverse_node.store.accounts import now_utc
+
+
+log = logging.getLogger(__name__)
+
+
+def account_profile_url(account: Account) -> str:
+    return account.url or account.uri
 
 
 async def resolve_account(runtime: FederationRuntime, handle_or_uri: str) -> Account:
@@ -140,7 +148,16 @@ async def publish_and_deliver(runtime: FederationRuntime, author: Account, new: 
     async def queue(conn: AsyncConnection, post: Post) -> None:
         await enqueue_new_post(runtime, conn, post, author)
 
-    post = await publish_post(runtime.services, author, new, in_same_transaction=queue)
+    async def resolve_remote(username: str, domain: str) -> Mention | None:
+        try:
+            account = await resolve_account(runtime, f"@{username}@{domain}")
+        except (Rejected, Retryable) as error:
+            log.info("mention @%s@%s stays text: %s", username, domain, error)
+            return None
+        return Mention(account.uri, f"{account.username}@{domain}", account_profile_url(account))
+
+    post = await publish_post(runtime.services, author, new, in_same_transaction=queue,
+                              resolve_remote=resolve_remote)
     runtime_wake(runtime)
     return post
 

@@ -33,14 +33,26 @@ class NewPost:
     in_reply_to_uri: str | None = None
 
 
-async def _resolve_mentions(services: Services, text: str) -> dict[tuple[str, str], Mention]:
-    """Local accounts are resolved here; remote handles need WebFinger (federation) and stay text for now."""
+# Finds the remote account behind @user@host (WebFinger, then the actor), or None; given by federation.
+RemoteMentionResolver = Callable[[str, str], Awaitable[Mention | None]]
+MAX_REMOTE_MENTIONS = 10
+
+
+async def _resolve_mentions(services: Services, text: str,
+                            resolve_remote: RemoteMentionResolver | None) -> dict[tuple[str, str], Mention]:
+    """Local accounts are looked up here; remote handles through `resolve_remote` (unresolved ones stay text)."""
     local_domain = services.urls.domain
     resolved: dict[tuple[str, str], Mention] = {}
+    remote_budget = MAX_REMOTE_MENTIONS
     async with services.database.read() as conn:
         for handle in find_mention_handles(text):
             domain = (handle.domain or local_domain).lower()
             if domain != local_domain:
+                if resolve_remote is not None and remote_budget > 0:
+                    remote_budget -= 1
+                    mention = await resolve_remote(handle.username, domain)
+                    if mention is not None:
+                        resolved[(handle.username.lower(), domain)] = mention
                 continue
             account = await account_store.get_local_account(conn, handle.username)
             if account is None or not account.is_visible:
@@ -51,7 +63,8 @@ async def _resolve_mentions(services: Services, text: str) -> dict[tuple[str, st
 
 
 async def publish_post(services: Services, author: Account, new: NewPost,
-                       in_same_transaction: Callable[[AsyncConnection, Post], Awaitable[object]] | None = None) -> Post:
+                       in_same_transaction: Callable[[AsyncConnection, Post], Awaitable[object]] | None = None,
+                       resolve_remote: RemoteMentionResolver | None = None) -> Post:
     """Store a new local post. `in_same_transaction` runs before the commit (e.g. to queue its delivery),
     so the post and what it causes are stored together or not at all."""
     if not author.is_local or not author.is_visible:
@@ -62,7 +75,7 @@ async def publish_post(services: Services, author: Account, new: NewPost,
     if len(text) > MAX_POST_CHARACTERS:
         raise PostRejected(f"a post has at most {MAX_POST_CHARACTERS} characters")
     formatted = format_plain_text(text, local_domain=services.urls.domain, hashtag_url=services.urls.hashtag,
-                                  mentions=await _resolve_mentions(services, text))
+                                  mentions=await _resolve_mentions(services, text, resolve_remote))
     created_at = now_utc()
     post_id = new_post_id(created_at)
     post = Post(

@@ -45,6 +45,7 @@ class Account:
     deleted_at: datetime | None = None
     inbox_url: str | None = None
     shared_inbox_url: str | None = None
+    url: str | None = None  # the profile page
 
     @property
     def is_local(self) -> bool:

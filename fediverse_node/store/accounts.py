@@ -62,7 +62,7 @@ def account_from_row(row: Any) -> Account:
         manually_approves_followers=row.manually_approves_followers,
         discoverable=row.discoverable, indexable=row.indexable, fields=fields,
         suspended_at=utc(row.suspended_at), deleted_at=utc(row.deleted_at),
-        inbox_url=row.inbox_url, shared_inbox_url=row.shared_inbox_url,
+        inbox_url=row.inbox_url, shared_inbox_url=row.shared_inbox_url, url=row.url,
     )
 
 

@@ -174,3 +174,18 @@ def test_federation_with_a_postgresql_node(two_nodes_pg):
     one.wait_for(stored_post(post.uri))
     one.act(lambda rt: federated.like(rt, alice, post.uri))
     two.wait_for(lambda s: count_rows(favourites, post.id)(s))
+
+
+def test_mentioning_a_remote_account_tags_and_delivers_to_it(people):
+    one, two, alice, bob = people
+
+    async def mention(runtime):
+        return await federated.publish_and_deliver(runtime, alice, NewPost(
+            text=f"hello {handle(two, 'bob')} and @nobody@127.0.0.1:1", visibility=Visibility.DIRECT))
+
+    post = one.act(mention)
+    assert [m.uri for m in post.mentions] == [bob.uri]
+    assert f'href="{bob.uri.replace("/users/", "/@")}"' in post.content_html
+    assert "@nobody@127.0.0.1:1" in post.content_html
+    copy = two.wait_for(stored_post(post.uri))
+    assert copy.visibility is Visibility.DIRECT
