@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import signal
@@ -46,6 +47,7 @@ async def _serve_one(settings: Settings, config: HypercornConfig, sockets: Socke
                      stop: asyncio.Event | None = None) -> None:
     services = await open_services(settings)
     app = create_app(settings, services, run_jobs=settings.server.run_jobs)
+    _settle_garbage_collector()
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -55,6 +57,13 @@ async def _serve_one(settings: Settings, config: HypercornConfig, sockets: Socke
                            shutdown_trigger=stop.wait)
     finally:
         await services.close()
+
+
+def _settle_garbage_collector() -> None:
+    """Move everything built at start-up out of the collector's sight (gc.freeze): a full collection
+    then walks only what requests create, instead of pausing every request for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
 
 
 def _worker_process(config_path: str, options: ServeOptions, sockets: Sockets) -> None:
