@@ -66,11 +66,14 @@ def _settle_garbage_collector() -> None:
     gc.freeze()
 
 
-def _worker_process(config_path: str, options: ServeOptions, sockets: Sockets) -> None:
+def _worker_process(config_path: str, options: ServeOptions) -> None:
     settings = load_settings(config_path)
     logging.basicConfig(level=settings.logging.level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
-    asyncio.run(_serve_one(settings, _hypercorn_config(settings, options), sockets))
+    config = _hypercorn_config(settings, options)
+    # A listening socket of its own (SO_REUSEPORT): the kernel spreads new connections evenly over the
+    # workers, where one shared socket lets whichever worker wakes first take most of them.
+    asyncio.run(_serve_one(settings, config, config.create_sockets()))
 
 
 def serve(settings: Settings, options: ServeOptions) -> None:
@@ -85,9 +88,11 @@ def serve(settings: Settings, options: ServeOptions) -> None:
     if options.workers == 1:
         asyncio.run(_serve_one(settings, config, sockets))
         return
+    for sock in sockets.insecure_sockets:  # bound only to check the address is free; workers bind their own
+        sock.close()
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker_process, args=(options.config_path, options, sockets),
-                                 daemon=False) for _ in range(options.workers)]
+    processes = [context.Process(target=_worker_process, args=(options.config_path, options), daemon=False)
+                 for _ in range(options.workers)]
     for process in processes:
         process.start()
 
