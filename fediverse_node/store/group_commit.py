@@ -199,7 +199,7 @@ class BatchWriter(Generic[Item, Result]):
                 if "locked" not in str(error) or asyncio.get_running_loop().time() > deadline:
                     raise
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.005)
+            pause = min(pause * 2, 0.001)
 
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
