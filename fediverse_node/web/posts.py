@@ -25,7 +25,7 @@ def posts_blueprint(services: Services, authorizer: FetchAuthorizer) -> Blueprin
         async with services.database.read() as conn:
             account = await visible_local_account(conn, username)
             post = await post_store.get_post(conn, post_id) if post_id is not None else None
-        # Followers-only and direct posts need a signed fetch from a permitted actor (federation).
+        # Followers-only and direct posts are not served over GET (not even to signed fetches, yet).
         if (post is None or post.account_id != account.id or account.suspended_at is not None
                 or not post.visibility.is_listed_in_outbox):
             raise ApiError(404, "no such post")
