@@ -100,3 +100,10 @@ async def following_inboxes(conn: AsyncConnection, account_id: int) -> list[tupl
                                .where(follows.c.follower_id == account_id, accounts.c.domain.is_not(None),
                                       accounts.c.deleted_at.is_(None)))).all()
     return [(row.inbox_url, row.shared_inbox_url) for row in rows if row.inbox_url]
+
+
+async def is_accepted_follower(conn: AsyncConnection, follower_uri: str, target_id: int) -> bool:
+    row = (await conn.execute(select(follows.c.id).join(accounts, accounts.c.id == follows.c.follower_id).where(
+        accounts.c.uri == follower_uri, follows.c.target_id == target_id, follows.c.accepted.is_(True))
+        .limit(1))).first()
+    return row is not None

@@ -54,3 +54,30 @@ def test_unsigned_fetches_are_refused_but_the_key_is_public(secure_node, fake_re
     forger = fake_remote.add_actor("forger")
     forged = signed_get(secure_node, path, forger, key_id=reader.key_id)
     assert forged.status_code == 401 and "bad signature" in forged.json()["error"]
+
+
+def test_followers_only_post_is_served_to_a_signed_follower(node, fake_remote: FakeRemote):
+    from fediverse_node.domain.posts import Visibility
+    from fediverse_node.protocol.parse_objects import parse_actor
+    from fediverse_node.store import follows as follow_store
+    from fediverse_node.store import remote_actors
+
+    alice, _ = node.call(lambda s: create_local_user(s, "alice", "password123"))
+    follower = fake_remote.add_actor("follower")
+    stranger = fake_remote.add_actor("stranger")
+
+    async def add_follower(services):
+        document = fake_remote.documents["/users/follower"][1]
+        async with services.database.write() as conn:
+            account = await remote_actors.upsert_remote_actor(conn, parse_actor(document))
+            await follow_store.add_follow(conn, account.id, alice.id, f"{follower.uri}#f", accepted=True)
+
+    node.call(add_follower)
+    post = node.call(lambda s: publish_post(s, alice, NewPost(text="friends only",
+                                                              visibility=Visibility.FOLLOWERS)))
+    path = post.uri.removeprefix(node.base_url)
+    assert node.http.get(path, headers={"Accept": AS2}).status_code == 404
+    assert signed_get(node, path, stranger).status_code == 404
+    allowed = signed_get(node, path, follower)
+    assert allowed.status_code == 200 and allowed.json()["to"] == [f"{alice.uri}/followers"]
+    assert node.http.get(path).status_code == 404  # no HTML page for private posts
