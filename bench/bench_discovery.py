@@ -443,8 +443,9 @@ def measure(server: Server, endpoints: list[Endpoint], workers: list[int], threa
                     f"{attempts[-1]['other_cpu_s'] / seconds:.0%} of a core: repeating this run")
             sample = min(attempts, key=lambda attempt: attempt["other_cpu_s"])
             sample["attempts"] = len(attempts)
-            if sample["non_2xx"]:
-                raise BenchError(f"wrk saw {sample['non_2xx']} non-2xx/3xx responses from {endpoint.path}:\n"
+            bad = sum(attempt["non_2xx"] for attempt in attempts)
+            if bad:
+                raise BenchError(f"wrk saw {bad} non-2xx/3xx responses from {endpoint.path}:\n"
                                  + server.log_tail())
             sample["round"] = round_number + 1
             samples[endpoint.name].append(sample)
@@ -574,9 +575,9 @@ def machine_info() -> dict[str, Any]:
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return {"commit": commit + ("+local changes" if dirty else ""), "cpus": os.cpu_count(), "cpu_model": model,
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--",
+                            "fediverse_node", "pyproject.toml"], capture_output=True, text=True).stdout.strip()
+    return {"commit": commit + ("+uncommitted application changes" if dirty else ""), "cpus": os.cpu_count(), "cpu_model": model,
             "kernel": platform.release(),
             "python": platform.python_version(), "wrk": wrk_version[0].strip() if wrk_version else "",
             "loadavg_before": os.getloadavg()}
@@ -586,9 +587,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--connections", default="16",
+    parser.add_argument("--connections", default="32",
                         help="wrk connections; a comma-separated list (e.g. 16,32,64) measures each in "
-                             "turn, the first one is the reported result (default 16)")
+                             "turn, the first one is the reported result (default 32)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per endpoint (default 5)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per endpoint (default 3)")
