@@ -21,9 +21,11 @@ test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_discovery.py
-	$(BIN)/python bench/bench_inbox.py
-	$(BIN)/python bench/bench_fanout.py
+	status=0; \
+	$(BIN)/python bench/bench_discovery.py || status=1; \
+	$(BIN)/python bench/bench_inbox.py || status=1; \
+	$(BIN)/python bench/bench_fanout.py || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache

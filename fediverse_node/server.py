@@ -7,6 +7,7 @@ import gc
 import logging
 import multiprocessing
 import signal
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,7 @@ def serve(settings: Settings, options: ServeOptions) -> None:
 
     run_with_services(settings, _noop)
     config = _hypercorn_config(settings, options)
+    _check_address_free(options.host, options.port)
     sockets = config.create_sockets()
     log.info("serving %s on http://%s:%d with %d worker(s)", settings.base_url, options.host, options.port,
              options.workers)
@@ -105,6 +107,15 @@ def serve(settings: Settings, options: ServeOptions) -> None:
     signal.signal(signal.SIGTERM, _forward)
     for process in processes:
         process.join()
+
+
+def _check_address_free(host: str, port: int) -> None:
+    """A plain bind (no SO_REUSEPORT), so a second server on the same port is refused instead of
+    silently sharing connections with the first (which would split requests across two databases)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 async def _noop(_services: Any) -> None:

@@ -178,3 +178,30 @@ def test_user_delete_keeps_the_username_reserved(tmp_path):
     assert deleted.stdout.strip() == "deleted alice; 0 server(s) will be told"
     assert "is taken" in one_error_line(run(config, "user", "create", "alice"))
     assert run(config, "user", "list").stdout.splitlines() == ["alice\thttp://127.0.0.1:8000/users/alice\tdeleted"]
+
+
+def test_a_second_server_on_the_same_port_is_refused(tmp_path):
+    port = free_port()
+    folder_one, folder_two = tmp_path / "one", tmp_path / "two"
+    folder_one.mkdir()
+    folder_two.mkdir()
+    config_one, config_two = write_config(folder_one, port=port), write_config(folder_two, port=port)
+    assert run(config_one, "init").returncode == 0 and run(config_two, "init").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_NODE_")}
+    server = subprocess.Popen([str(BIN), "--config", str(config_one), "serve", "--workers", "2"], cwd=folder_one,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        line = one_error_line(run(config_two, "serve", "--workers", "2", timeout=30))
+        assert f"cannot listen on 127.0.0.1:{port}" in line
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
