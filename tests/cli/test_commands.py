@@ -113,6 +113,25 @@ def test_bad_config_is_one_line(tmp_path):
     assert "server.bogus: unknown setting" in one_error_line(run(config, "serve"))
 
 
+def start_two_worker_server(config: Path) -> subprocess.Popen:
+    """`serve --workers 2` for `config`, returned once /health answers."""
+    port = int(config.read_text().split("port = ")[1].split()[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_NODE_")}
+    server = subprocess.Popen([str(BIN), "--config", str(config), "serve", "--workers", "2"], cwd=config.parent,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise AssertionError("server did not start")
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -124,20 +143,9 @@ def test_serve_with_two_workers(tmp_path):
     config = write_config(tmp_path, port=port)
     assert run(config, "init").returncode == 0
     assert run(config, "user", "create", "alice").returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_NODE_")}
-    server = subprocess.Popen([str(BIN), "--config", str(config), "serve", "--workers", "2"], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = start_two_worker_server(config)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.2)
         with httpx.Client(base_url=base, timeout=5) as client:
             for _ in range(10):
                 finger = client.get("/.well-known/webfinger", params={"resource": f"acct:alice@127.0.0.1:{port}"})
@@ -187,19 +195,8 @@ def test_a_second_server_on_the_same_port_is_refused(tmp_path):
     folder_two.mkdir()
     config_one, config_two = write_config(folder_one, port=port), write_config(folder_two, port=port)
     assert run(config_one, "init").returncode == 0 and run(config_two, "init").returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_NODE_")}
-    server = subprocess.Popen([str(BIN), "--config", str(config_one), "serve", "--workers", "2"], cwd=folder_one,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_two_worker_server(config_one)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
         line = one_error_line(run(config_two, "serve", "--workers", "2", timeout=30))
         assert f"cannot listen on 127.0.0.1:{port}" in line
     finally:
