@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -233,4 +234,67 @@ tombstones = Table(
     Column("uri", String(2048), primary_key=True),
     Column("actor_uri", String(2048), nullable=False),
     _timestamp("created_at"),
+)
+
+# --- media and generation (migration 0003) ---
+
+media_attachments = Table(
+    "media_attachments",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("post_id", BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), nullable=True),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    Column("file_name", String(255), nullable=False),  # content-hashed, relative to [media] path
+    Column("media_type", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("thumbnail_name", String(255), nullable=False),
+    Column("thumbnail_media_type", String(64), nullable=False),
+    Column("thumbnail_width", Integer, nullable=False),
+    Column("thumbnail_height", Integer, nullable=False),
+    Column("blurhash", String(128), nullable=False),
+    Column("focal_x", Float, nullable=False, server_default=text("0")),
+    Column("focal_y", Float, nullable=False, server_default=text("0")),
+    Column("description", Text, nullable=False, server_default=""),  # alt text
+    Column("provenance_json", Text, nullable=True),  # generator, model, seed, steps...; NULL: not generated
+    _timestamp("created_at"),
+    Index("ix_media_attachments_post_id", "post_id"),
+)
+
+# One image to make. A post that waits for its image is kept here (post_json) and stored as a post
+# only when the image is ready, so nothing is served or federated without it.
+generations = Table(
+    "generations",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("post_id", BigInteger, nullable=True),  # the id reserved for the post waiting for this image
+    Column("post_json", Text, nullable=True),
+    Column("state", String(16), nullable=False, server_default="queued"),
+    Column("prompt", Text, nullable=False),
+    Column("prompt_public", Boolean, nullable=False, server_default=text("false")),
+    Column("negative_prompt", Text, nullable=False, server_default=""),
+    Column("alt_text", Text, nullable=True),
+    Column("seed", BigInteger, nullable=False),
+    Column("steps", Integer, nullable=False),
+    Column("guidance_scale", Float, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("progress_step", Integer, nullable=False, server_default=text("0")),
+    Column("progress_total", Integer, nullable=False, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("3")),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("worker", String(255), nullable=True),
+    Column("media_id", IdType, ForeignKey("media_attachments.id", ondelete="SET NULL"), nullable=True),
+    Column("outcome", String(32), nullable=True),  # published, published_without_image, flagged, ...
+    Column("error", Text, nullable=True),
+    _timestamp("created_at"),
+    _timestamp("started_at", nullable=True),
+    _timestamp("locked_until", nullable=True),
+    _timestamp("finished_at", nullable=True),
+    Index("ix_generations_state_id", "state", "id"),
+    Index("ix_generations_account_id_created_at", "account_id", "created_at"),
 )
