@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -29,6 +30,12 @@ class Services:
     keys: KeyRing = field(default_factory=KeyRing)
     passwords: PasswordHasher = field(default_factory=new_hasher)
     documents: DocumentCache = field(default_factory=DocumentCache)
+    # Called when a generation job is queued (the in-process generation worker wakes up).
+    generation_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def notify_generation_queued(self) -> None:
+        for listener in list(self.generation_listeners):
+            listener()
 
     async def close(self) -> None:
         await self.writer.close()

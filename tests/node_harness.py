@@ -27,7 +27,9 @@ T = TypeVar("T")
 def make_settings(base_dir: Path, database_url: str | None = None, domain: str = "social.example",
                   scheme: str = "https", **sections: dict[str, Any]) -> Settings:
     data: dict[str, Any] = {"instance": {"domain": domain, "scheme": scheme, "name": "Test node"},
-                            "database": {"url": database_url or "sqlite+aiosqlite:///data/node.db"}}
+                            "database": {"url": database_url or "sqlite+aiosqlite:///data/node.db"},
+                            # Posts are illustrated only in the tests that give a tiny model (tests/tiny_pipeline.py).
+                            "generation": {"enabled": False}}
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values}
     return settings_from_dict(data, base_dir, environ={})
@@ -41,6 +43,7 @@ class LiveNode:
         self.settings = settings
         self.services = services
         self.federation = federation
+        self.generation: Any = None  # the in-process GenerationService, when the node illustrates posts
         self.loop = loop
         self.base_url = settings.base_url
         self.http = httpx.Client(base_url=self.base_url, timeout=10)
@@ -87,6 +90,7 @@ def start_live_node(settings_for_port: Callable[[int], Settings]) -> tuple[LiveN
         config.graceful_timeout = 1
         app = create_app(settings, services)
         started["federation"] = app.extensions["fediverse_node.federation"]
+        started["generation"] = app.extensions["fediverse_node.generation"]
         ready.set()
         try:
             await worker_serve(wrap_app(app, config.wsgi_max_body_size, None), config,
@@ -107,6 +111,7 @@ def start_live_node(settings_for_port: Callable[[int], Settings]) -> tuple[LiveN
     if "error" in started:
         raise started["error"]
     node = LiveNode(settings, started["services"], loop, started["federation"])
+    node.generation = started["generation"]
 
     def stop() -> None:
         node.http.close()
@@ -117,9 +122,10 @@ def start_live_node(settings_for_port: Callable[[int], Settings]) -> tuple[LiveN
     return node, stop
 
 
-def federating_settings(tmp_path: Path, name: str, database_url: str | None = None) -> Callable[[int], Settings]:
+def federating_settings(tmp_path: Path, name: str, database_url: str | None = None,
+                        **sections: dict[str, Any]) -> Callable[[int], Settings]:
     folder = tmp_path / name
     folder.mkdir()
     return lambda port: make_settings(folder, database_url, domain=f"127.0.0.1:{port}", scheme="http",
                                       federation={"allow_private_addresses": True, "retry_base_delay": 0.5,
-                                                  "key_refetch_seconds": 0})
+                                                  "key_refetch_seconds": 0}, **sections)

@@ -1,4 +1,5 @@
-"""Layers import downwards only: web/cli -> actions -> federation/jobs -> protocol/crypto/store -> domain.
+"""Layers import downwards only: web/cli -> actions -> federation/jobs/generation -> protocol/crypto/store/media
+-> domain.
 Nothing imports web."""
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ ALLOWED: dict[str, set[str]] = {
     "crypto": set(),
     "store": {"domain", "config"},
     "jobs": {"domain", "store"},
+    "media": {"domain", "config"},
+    "generation": {"domain", "store", "config", "__init__"},
     "federation": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "jobs", "__init__"},
-    "actions": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "federation", "jobs"},
+    "actions": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "federation", "jobs",
+                "media", "generation", "__init__"},
     "web": {"domain", "protocol", "crypto", "store", "services", "config", "cache", "actions", "federation",
-            "jobs", "__init__"},
+            "jobs", "media", "generation", "__init__"},
 }
 
 

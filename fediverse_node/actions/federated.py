@@ -17,7 +17,7 @@ from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.federation.webfinger_client import resolve_handle
 from fediverse_node.protocol import activities
 from fediverse_node.protocol.parse_objects import parse_note
-from fediverse_node.actions.posting import NewPost, publish_post
+from fediverse_node.actions.posting import NewPost, RemoteMentionResolver, publish_post
 from fediverse_node.protocol.render import addressing, create_activity, iso8601
 from fediverse_node.store import accounts as account_store
 from fediverse_node.store import follows as follow_store
@@ -143,11 +143,8 @@ async def unboost(runtime: FederationRuntime, booster: Account, post_uri: str) -
     runtime_wake(runtime)
 
 
-async def publish_and_deliver(runtime: FederationRuntime, author: Account, new: NewPost) -> Post:
-    """Publish a post and queue its Create, in one transaction."""
-    async def queue(conn: AsyncConnection, post: Post) -> None:
-        await enqueue_new_post(runtime, conn, post, author)
-
+def remote_mention_resolver(runtime: FederationRuntime) -> RemoteMentionResolver:
+    """Resolves `@user@host` through WebFinger and the actor; a handle that cannot be found stays text."""
     async def resolve_remote(username: str, domain: str) -> Mention | None:
         try:
             account = await resolve_account(runtime, f"@{username}@{domain}")
@@ -156,8 +153,16 @@ async def publish_and_deliver(runtime: FederationRuntime, author: Account, new: 
             return None
         return Mention(account.uri, f"{account.username}@{domain}", account_profile_url(account))
 
+    return resolve_remote
+
+
+async def publish_and_deliver(runtime: FederationRuntime, author: Account, new: NewPost) -> Post:
+    """Publish a post and queue its Create, in one transaction."""
+    async def queue(conn: AsyncConnection, post: Post) -> None:
+        await enqueue_new_post(runtime, conn, post, author)
+
     post = await publish_post(runtime.services, author, new, in_same_transaction=queue,
-                              resolve_remote=resolve_remote)
+                              resolve_remote=remote_mention_resolver(runtime))
     runtime_wake(runtime)
     return post
 

@@ -62,11 +62,9 @@ async def _resolve_mentions(services: Services, text: str,
     return resolved
 
 
-async def publish_post(services: Services, author: Account, new: NewPost,
-                       in_same_transaction: Callable[[AsyncConnection, Post], Awaitable[object]] | None = None,
-                       resolve_remote: RemoteMentionResolver | None = None) -> Post:
-    """Store a new local post. `in_same_transaction` runs before the commit (e.g. to queue its delivery),
-    so the post and what it causes are stored together or not at all."""
+async def prepare_post(services: Services, author: Account, new: NewPost,
+                       resolve_remote: RemoteMentionResolver | None = None, post_id: int | None = None) -> Post:
+    """Check and format a new local post (mentions resolved, HTML made) without storing it."""
     if not author.is_local or not author.is_visible:
         raise PostRejected("only active local accounts can post")
     text = new.text.strip()
@@ -77,16 +75,29 @@ async def publish_post(services: Services, author: Account, new: NewPost,
     formatted = format_plain_text(text, local_domain=services.urls.domain, hashtag_url=services.urls.hashtag,
                                   mentions=await _resolve_mentions(services, text, resolve_remote))
     created_at = now_utc()
-    post_id = new_post_id(created_at)
-    post = Post(
+    post_id = post_id or new_post_id(created_at)
+    return Post(
         id=post_id, account_id=author.id, uri=services.urls.post(author.username, post_id),
         url=services.urls.post_page(author.username, post_id), text=text, content_html=formatted.html,
         visibility=new.visibility, created_at=created_at, summary=new.summary.strip(),
         sensitive=new.sensitive or bool(new.summary.strip()), language=new.language,
         in_reply_to_uri=new.in_reply_to_uri, mentions=formatted.mentions, hashtags=formatted.hashtags)
+
+
+async def store_new_post(conn: AsyncConnection, post: Post) -> None:
+    """Insert a prepared local post in the caller's transaction."""
+    await post_store.insert_post(conn, post)
+    await account_store.mark_active(conn, post.account_id)
+
+
+async def publish_post(services: Services, author: Account, new: NewPost,
+                       in_same_transaction: Callable[[AsyncConnection, Post], Awaitable[object]] | None = None,
+                       resolve_remote: RemoteMentionResolver | None = None) -> Post:
+    """Store a new local post. `in_same_transaction` runs before the commit (e.g. to queue its delivery),
+    so the post and what it causes are stored together or not at all."""
+    post = await prepare_post(services, author, new, resolve_remote)
     async with services.database.write() as conn:
-        await post_store.insert_post(conn, post)
-        await account_store.mark_active(conn, author.id)
+        await store_new_post(conn, post)
         if in_same_transaction is not None:
             await in_same_transaction(conn, post)
     return post

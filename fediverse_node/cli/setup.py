@@ -32,6 +32,10 @@ url = "sqlite+aiosqlite:///data/node.db"
 [media]
 path = "data/media"
 
+[generation]
+# Until a model is downloaded (`fediverse-node model pull`), posts are published without an image.
+when_unavailable = "publish_without_image"
+
 [federation]
 allow_private_addresses = true
 """

@@ -1,4 +1,5 @@
-"""`fediverse-node worker`: run only job workers (inbox and delivery; `--kind generation` comes with generation)."""
+"""`fediverse-node worker`: run only job workers: inbox and delivery (`--kind federation`), or image
+generation (`--kind generation`, the way a GPU host is used), claiming jobs from the shared database."""
 
 from __future__ import annotations
 
@@ -8,27 +9,39 @@ import signal
 
 import click
 
+from fediverse_node.actions.generation_service import GenerationService
 from fediverse_node.cli.common import EXPECTED_ERRORS, CommandFailed, configure_logging, settings_from_context
 from fediverse_node.config import Settings
 from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.services import open_services
 
 log = logging.getLogger(__name__)
-KINDS = ("federation",)
+KINDS = ("federation", "generation")
 
 
-async def run_workers(settings: Settings) -> None:
+async def run_workers(settings: Settings, kind: str = "federation") -> None:
     services = await open_services(settings)
     runtime = FederationRuntime(services)
+    generation: GenerationService | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await runtime.start(run_jobs=True)
-        log.info("worker running inbox and delivery jobs for %s", settings.base_url)
+        # The generation worker only queues deliveries (the server sends them), so it runs no federation jobs.
+        await runtime.start(run_jobs=kind == "federation")
+        if kind == "generation":
+            generation = GenerationService(runtime)
+            if not generation.start():
+                raise CommandFailed("another process on this machine already runs the generation worker "
+                                    "(set [generation] run_in_server = false for the server)")
+            log.info("worker running image generation for %s", settings.base_url)
+        else:
+            log.info("worker running inbox and delivery jobs for %s", settings.base_url)
         await stop.wait()
     finally:
+        if generation is not None:
+            await generation.stop()
         await runtime.stop()
         await services.close()
 
@@ -42,6 +55,6 @@ def worker_command(ctx: click.Context, kind: str) -> None:
     settings = settings_from_context(ctx)
     configure_logging(settings)
     try:
-        asyncio.run(run_workers(settings))
+        asyncio.run(run_workers(settings, kind))
     except EXPECTED_ERRORS as error:
         raise CommandFailed(str(error)) from None

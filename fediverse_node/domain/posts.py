@@ -4,6 +4,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from fediverse_node.domain.media import MediaAttachment
+
 
 class Visibility(str, enum.Enum):
     PUBLIC = "public"
@@ -47,3 +49,4 @@ class Post:
     updated_at: datetime | None = None
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
     hashtags: tuple[Hashtag, ...] = field(default_factory=tuple)
+    attachments: tuple[MediaAttachment, ...] = field(default_factory=tuple)

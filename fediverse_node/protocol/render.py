@@ -7,12 +7,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fediverse_node.domain.accounts import Account
+from fediverse_node.domain.media import MediaAttachment
 from fediverse_node.domain.posts import Post, Visibility
 from fediverse_node.protocol.urls import LocalUrls
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+FEDIVERSE_NODE_NS = "https://fediverse-node.dev/ns#"
 
 # Terms Mastodon and others read, defined inline so no one has to fetch a context document.
 EXTENSION_TERMS: dict[str, Any] = {
@@ -37,6 +39,16 @@ EXTENSION_TERMS: dict[str, Any] = {
     "atomUri": "ostatus:atomUri",
     "inReplyToAtomUri": "ostatus:inReplyToAtomUri",
     "conversation": "ostatus:conversation",
+    # Our own terms: machine-readable provenance of AI-generated images (docs/federation.md).
+    "fnode": FEDIVERSE_NODE_NS,
+    "aiGenerated": "fnode:aiGenerated",
+    "digitalSourceType": {"@id": "fnode:digitalSourceType", "@type": "@id"},
+    "generationModel": "fnode:generationModel",
+    "generationSeed": "fnode:generationSeed",
+    "generationSteps": "fnode:generationSteps",
+    "generationGuidance": "fnode:generationGuidance",
+    "generationPrompt": "fnode:generationPrompt",
+    "safetyCheck": "fnode:safetyCheck",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_TERMS]
 
@@ -135,14 +147,46 @@ def post_to_as(post: Post, author: Account, urls: LocalUrls, with_context: bool 
         "atomUri": post.uri,
         "inReplyToAtomUri": post.in_reply_to_uri,
         "content": post.content_html,
-        "attachment": [],
+        "attachment": [attachment_to_as(media, urls) for media in post.attachments],
         "tag": tags,
     }
+    generated = [media.provenance for media in post.attachments if media.provenance is not None]
+    if generated:
+        note["aiGenerated"] = True
+        note["generator"] = {"type": "Application", "name": generated[0].generator, "url": generated[0].generator_url}
     if post.language:
         note["contentMap"] = {post.language: post.content_html}
     if post.updated_at is not None:
         note["updated"] = iso8601(post.updated_at)
     return {"@context": CONTEXT, **note} if with_context else note
+
+
+def attachment_to_as(media: MediaAttachment, urls: LocalUrls) -> dict[str, Any]:
+    """An image as Mastodon writes (and shows) one: a Document with alt text in `name`."""
+    document: dict[str, Any] = {
+        "type": "Document",
+        "mediaType": media.media_type,
+        "url": urls.media(media.file_name),
+        "name": media.description or None,
+        "blurhash": media.blurhash,
+        "focalPoint": [media.focal_x, media.focal_y],
+        "width": media.width,
+        "height": media.height,
+    }
+    provenance = media.provenance
+    if provenance is not None:
+        document.update({
+            "digitalSourceType": provenance.digital_source_type,
+            "generator": {"type": "Application", "name": provenance.model},
+            "generationModel": provenance.model,
+            "generationSeed": provenance.seed,
+            "generationSteps": provenance.steps,
+            "generationGuidance": provenance.guidance_scale,
+            "safetyCheck": provenance.safety,
+        })
+        if provenance.prompt is not None:
+            document["generationPrompt"] = provenance.prompt
+    return document
 
 
 def create_activity(post: Post, author: Account, urls: LocalUrls, with_context: bool = True) -> dict[str, Any]:

@@ -58,5 +58,11 @@ class LocalUrls:
     def static(self, path: str) -> str:
         return f"{self.base_url}/static/{path}"
 
+    def media(self, file_name: str) -> str:
+        return f"{self.base_url}/media/{file_name}"
+
+    def generation(self, job_id: int) -> str:
+        return f"{self.base_url}/api/fediverse-node/v1/generations/{job_id}"
+
     def authorize_interaction_template(self) -> str:
         return self.base_url + "/authorize_interaction?uri={uri}"

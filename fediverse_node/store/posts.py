@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fediverse_node.domain.media import MediaAttachment
 from fediverse_node.domain.posts import Hashtag, Mention, Post, Visibility
 from fediverse_node.store.accounts import utc
+from fediverse_node.store.media import attachments_for_posts
 from fediverse_node.store.tables import post_mentions, post_tags, posts
 
 OUTBOX_VISIBILITIES = (Visibility.PUBLIC.value, Visibility.UNLISTED.value)
@@ -32,14 +34,15 @@ async def insert_post(conn: AsyncConnection, post: Post, local: bool = True) -> 
             for t in {t.name.lower(): t for t in post.hashtags}.values()])
 
 
-def _post_from_row(row: Any, mentions: Sequence[Mention], tags: Sequence[Hashtag]) -> Post:
+def _post_from_row(row: Any, mentions: Sequence[Mention], tags: Sequence[Hashtag],
+                   attachments: Sequence[MediaAttachment] = ()) -> Post:
     return Post(
         id=row.id, account_id=row.account_id, uri=row.uri, url=row.url, text=row.text,
         content_html=row.content_html, visibility=Visibility(row.visibility),
         created_at=utc(row.created_at),  # type: ignore[arg-type]
         summary=row.summary, sensitive=row.sensitive, language=row.language,
         in_reply_to_uri=row.in_reply_to_uri, updated_at=utc(row.updated_at),
-        mentions=tuple(mentions), hashtags=tuple(tags))
+        mentions=tuple(mentions), hashtags=tuple(tags), attachments=tuple(attachments))
 
 
 async def _hydrate(conn: AsyncConnection, rows: Sequence[Any]) -> list[Post]:
@@ -52,7 +55,8 @@ async def _hydrate(conn: AsyncConnection, rows: Sequence[Any]) -> list[Post]:
         mentions[m.post_id].append(Mention(m.account_uri, m.acct, m.url))
     for t in (await conn.execute(select(post_tags).where(post_tags.c.post_id.in_(ids)))).all():
         tags[t.post_id].append(Hashtag(t.name))
-    return [_post_from_row(row, mentions[row.id], tags[row.id]) for row in rows]
+    media = await attachments_for_posts(conn, ids)
+    return [_post_from_row(row, mentions[row.id], tags[row.id], media.get(row.id, ())) for row in rows]
 
 
 async def get_post(conn: AsyncConnection, post_id: int) -> Post | None:

@@ -8,6 +8,8 @@ import logging
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
+from fediverse_node.domain.errors import Rejected
+
 log = logging.getLogger("fediverse_node.web")
 
 
@@ -34,6 +36,13 @@ def install_error_handlers(app: Quart) -> None:
     async def _api_error(error: ApiError) -> Response:
         log.info("%s %s -> %d: %s", request.method, request.path, error.status, error.message)
         return json_error(error.status, error.message, error.headers)
+
+    @app.errorhandler(Rejected)
+    async def _rejected(error: Rejected) -> Response:
+        log.info("%s %s -> %d: %s", request.method, request.path, error.status, error.reason)
+        retry_after = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else {}
+        return json_error(error.status, error.reason, headers)
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:

@@ -25,7 +25,8 @@ def run(config: Path, *args: str, stdin: str | None = None, timeout: float = 60)
 def write_config(folder: Path, port: int = 8000, database: str = "sqlite+aiosqlite:///data/node.db") -> Path:
     config = folder / "config.toml"
     config.write_text(f'[instance]\ndomain = "127.0.0.1:{port}"\nscheme = "http"\n'
-                      f'[server]\nport = {port}\n[database]\nurl = "{database}"\n')
+                      f'[server]\nport = {port}\n[database]\nurl = "{database}"\n'
+                      '[generation]\nenabled = false\n')
     return config
 
 

@@ -40,7 +40,8 @@ def write_config(folder: Path, port: int, **federation: object) -> Path:
                       for key, value in {"allow_private_addresses": True, **federation}.items())
     config = folder / "config.toml"
     config.write_text(f'[instance]\ndomain = "127.0.0.1:{port}"\nscheme = "http"\n[server]\nport = {port}\n'
-                      f'[database]\nurl = "sqlite+aiosqlite:///data/node.db"\n[federation]\n{lines}\n')
+                      f'[database]\nurl = "sqlite+aiosqlite:///data/node.db"\n[generation]\nenabled = false\n'
+                      f'[federation]\n{lines}\n')
     return config
 
 
