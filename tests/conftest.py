@@ -112,3 +112,22 @@ def two_nodes_pg(tmp_path: Path, postgres_url: str, postgres_available: bool) ->
     yield first, second
     stop_first()
     stop_second()
+
+
+# --- tiny diffusion pipelines (tests/tiny_pipeline.py): random weights, built once per session, offline ---
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved tiny Stable Diffusion pipeline folder without a safety checker (use it as [generation] model)."""
+    from tiny_pipeline import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-model") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def flagging_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same pipeline with a tiny safety checker that flags every image."""
+    from tiny_pipeline import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("flagging-model") / "tiny-sd-flagging",
+                               flagging_safety_checker=True)
