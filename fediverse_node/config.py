@@ -65,6 +65,7 @@ class DatabaseSettings(_Section):
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
     group_commit_max_batch: int = Field(default=200, ge=1, le=10_000)
     group_commit_max_delay_ms: float = Field(default=2.0, ge=0, le=1000)
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
 
     @field_validator("url")
     @classmethod
@@ -134,6 +135,7 @@ class FederationSettings(_Section):
     inbox_workers: int = Field(default=8, ge=1, le=256)
     key_refetch_seconds: float = Field(default=300.0, ge=0, le=86_400)
     job_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    inbox_store_batch: int = Field(default=500, ge=1, le=5000)
 
 
 class LoggingSettings(_Section):

@@ -55,6 +55,7 @@ class FederationRuntime:
         self.outbox = Outbox(services, self.delivery_runner.wake)
         self.receiver = InboxReceiver(self.keys, services.database, postgres=not services.database.is_sqlite,
                                       max_depth=federation.inbox_max_depth, scheme=services.settings.instance.scheme,
+                                      max_batch=federation.inbox_store_batch,
                                       on_stored=self.runner.wake, on_contact=self.delivery.health.mark_available_on_contact)
         if run_jobs:
             self.runner.start()

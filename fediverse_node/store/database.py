@@ -6,12 +6,15 @@ import asyncio
 import errno
 import os
 import socket
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -26,10 +29,13 @@ class DatabaseUnavailable(Exception):
 class Database:
     """One engine per process. `read()` for queries, `write()` for a write transaction."""
 
-    def __init__(self, engine: AsyncEngine, is_sqlite: bool, busy_timeout_seconds: float = 5.0) -> None:
+    def __init__(self, engine: AsyncEngine, is_sqlite: bool, busy_timeout_seconds: float = 5.0,
+                 sqlite_path: Path | None = None, sqlite_synchronous: str = "normal") -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite
         self.busy_timeout_seconds = busy_timeout_seconds
+        self.sqlite_path = sqlite_path  # the database file; None for PostgreSQL and in-memory SQLite
+        self.sqlite_synchronous = sqlite_synchronous
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -69,22 +75,110 @@ def _check_sqlite_path(path: Path) -> None:
         raise DatabaseUnavailable(f"database: folder {folder} is not writable by this user")
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _sqlite_pragmas(busy_timeout_ms: int, synchronous: str) -> tuple[str, ...]:
+    # synchronous=NORMAL in WAL mode: a commit survives a crash of the process (kill -9) but the last
+    # commits may be lost on power failure; FULL also syncs the log on every commit.
+    return ("PRAGMA journal_mode=WAL", f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA foreign_keys=ON",
+            f"PRAGMA synchronous={_SYNCHRONOUS[synchronous]}")
+
+
+_SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str) -> None:
+    pragmas = _sqlite_pragmas(busy_timeout_ms, synchronous)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (see _on_begin); the driver's own is always DEFERRED.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in pragmas:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("begin_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class SqliteWriterConnection:
+    """A plain sqlite3 connection for a writer thread: a whole batch (BEGIN IMMEDIATE, its statements,
+    COMMIT) runs in one call off the event loop, and waiting for another process's write lock is done
+    here in short sleeps instead of SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+
+    FIRST_PAUSE = 0.0001
+    LONGEST_PAUSE = 0.001
+
+    def __init__(self, path: Path, busy_timeout_seconds: float, synchronous: str) -> None:
+        self._busy_timeout = busy_timeout_seconds
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+        for pragma in _sqlite_pragmas(0, synchronous):
+            self.conn.execute(pragma)
+
+    def transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work` in one write transaction and commit it; roll back and raise if it fails."""
+        self._begin_immediate()
+        try:
+            result = work(self.conn)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _begin_immediate(self) -> None:
+        deadline = time.monotonic() + self._busy_timeout
+        pause = self.FIRST_PAUSE
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, self.LONGEST_PAUSE)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class SqliteRows:
+    """Rows for one table written through a SqliteWriterConnection: the INSERT text for a given number
+    of rows (cached) and each row's values bound exactly as SQLAlchemy binds them (timestamps and all),
+    so rows written here read back through the engine like any others."""
+
+    def __init__(self, table: Table, columns: Sequence[str], conflict_column: str | None = None,
+                 returning: Sequence[str] = ()) -> None:
+        dialect = sqlite_dialect.dialect()
+        self._columns = tuple(columns)
+        self._processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                                 for name in self._columns)
+        self._head = f"INSERT INTO {table.name} ({', '.join(self._columns)}) VALUES "
+        self._row = "(" + ", ".join("?" for _ in self._columns) + ")"
+        self._tail = (f" ON CONFLICT ({conflict_column}) DO NOTHING" if conflict_column else "") + (
+            f" RETURNING {', '.join(returning)}" if returning else "")
+        self._statements: dict[int, str] = {}
+
+    def bind(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(value if process is None else process(value)
+                     for value, process in zip((values[name] for name in self._columns), self._processors))
+
+    def statement(self, rows: int = 1) -> str:
+        """INSERT ... VALUES (?, ...) repeated `rows` times (one statement, one round of parameters)."""
+        text = self._statements.get(rows)
+        if text is None:
+            text = self._statements[rows] = self._head + ", ".join([self._row] * rows) + self._tail
+        return text
+
+    def insert_many(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """One multi-row INSERT for already bound rows; the RETURNING rows, if any."""
+        if not rows:
+            return []
+        return conn.execute(self.statement(len(rows)), [value for row in rows for value in row]).fetchall()
 
 
 def create_database(settings: Settings) -> Database:
@@ -96,8 +190,9 @@ def create_database(settings: Settings) -> Database:
             _check_sqlite_path(path)
         engine = create_async_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                      connect_args={"timeout": db.sqlite_busy_timeout_ms / 1000})
-        _install_sqlite_pragmas(engine, db.sqlite_busy_timeout_ms)
-        return Database(engine, is_sqlite=True, busy_timeout_seconds=db.sqlite_busy_timeout_ms / 1000)
+        _install_sqlite_pragmas(engine, db.sqlite_busy_timeout_ms, db.sqlite_synchronous)
+        return Database(engine, is_sqlite=True, busy_timeout_seconds=db.sqlite_busy_timeout_ms / 1000,
+                        sqlite_path=path, sqlite_synchronous=db.sqlite_synchronous)
     engine = create_async_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                  pool_pre_ping=True, connect_args={"timeout": db.connect_timeout})
     return Database(engine, is_sqlite=False)

@@ -7,6 +7,7 @@ another claim picks it up again, so nothing accepted is lost (at least once).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.store.accounts import now_utc, utc
+from fediverse_node.store.database import SqliteRows
 from fediverse_node.store.tables import jobs
 
 QUEUED, RUNNING, FAILED = "queued", "running", "failed"
@@ -52,6 +54,16 @@ async def enqueue(conn: AsyncConnection, new_jobs: Sequence[NewJob]) -> None:
         return
     moment = now_utc()
     await conn.execute(insert(jobs), [_row_values(job, moment) for job in new_jobs])
+
+
+_SQLITE_JOB_ROWS = SqliteRows(jobs, ("kind", "payload", "state", "attempts", "max_attempts", "host", "run_at",
+                                      "created_at"))
+
+
+def enqueue_sqlite(conn: sqlite3.Connection, new_jobs: Sequence[NewJob], moment: datetime | None = None) -> None:
+    """`enqueue` on a plain sqlite3 connection (a batch writer's thread), in one INSERT."""
+    moment = moment or now_utc()
+    _SQLITE_JOB_ROWS.insert_many(conn, [_SQLITE_JOB_ROWS.bind(_row_values(job, moment)) for job in new_jobs])
 
 
 async def claim(conn: AsyncConnection, kinds: Sequence[str], limit: int, lease_seconds: float,
