@@ -26,6 +26,7 @@ from fediverse_node.store.database import Database
 from fediverse_node.store.generations import GenerationJob
 
 log = logging.getLogger(__name__)
+MAX_BATCHES_FINISHING = 2  # finished batches being stored while the next one is made
 
 
 class GenerationTimedOut(Exception):
@@ -87,6 +88,7 @@ class GenerationWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._control: _RunControl | None = None
+        self._finishing: set[asyncio.Task[None]] = set()
         self.status = "stopped"
         self.unavailable_reason: str | None = None
         self.ready = asyncio.Event()
@@ -131,6 +133,8 @@ class GenerationWorker:
             except Exception:  # the database may be away for a moment: log, wait, go on
                 log.exception("generation worker: unexpected error; going on")
                 await self._sleep(self._settings.poll_seconds)
+        if self._finishing:
+            await asyncio.gather(*self._finishing, return_exceptions=True)
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
@@ -219,12 +223,24 @@ class GenerationWorker:
         finally:
             reporter.cancel()
             self._control = None
-        await self._report_once(jobs, control)  # the last step, and any cancel asked during the decode
-        kept = [(job, image) for job, image in zip(jobs, images) if job.id not in control.canceled_ids]
-        await self._end_all([job for job in jobs if job.id in control.canceled_ids], generation_store.CANCELED,
-                            "canceled", "canceled while running")
-        if kept:
-            await self._sink.images_ready(kept)
+        # Storing and publishing run while the next batch is generated (the thread is free again).
+        task = asyncio.create_task(self._finish_batch(jobs, control, images), name="generation-publish")
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+        if len(self._finishing) > MAX_BATCHES_FINISHING:
+            await asyncio.wait(set(self._finishing), return_when=asyncio.FIRST_COMPLETED)
+
+    async def _finish_batch(self, jobs: list[GenerationJob], control: _RunControl,
+                            images: Sequence[GeneratedImage]) -> None:
+        try:
+            await self._report_once(jobs, control)  # the last step, and any cancel asked during the decode
+            kept = [(job, image) for job, image in zip(jobs, images) if job.id not in control.canceled_ids]
+            await self._end_all([job for job in jobs if job.id in control.canceled_ids],
+                                generation_store.CANCELED, "canceled", "canceled while running")
+            if kept:
+                await self._sink.images_ready(kept)
+        except Exception:  # the lease runs out and the job is made again: nothing is lost
+            log.exception("generation: finishing job(s) %s failed", [job.id for job in jobs])
 
     async def _after_interruption(self, jobs: list[GenerationJob], control: _RunControl) -> None:
         if control.stop_reason == "stopping":
@@ -242,7 +258,7 @@ class GenerationWorker:
 
     async def _report_progress(self, jobs: list[GenerationJob], control: _RunControl) -> None:
         """Save each step as it comes (renewing the lease); with no step for a while (a long decode),
-        renew the lease anyway."""
+        renew the lease anyway. At most one save per `progress_interval_seconds`."""
         heartbeat = max(1.0, self._settings.lease_seconds / 3)
         while True:
             try:
@@ -251,6 +267,8 @@ class GenerationWorker:
                 pass
             control.stepped.clear()
             await self._report_once(jobs, control)
+            # Steps that come faster than this are saved together (the latest one wins).
+            await asyncio.sleep(self._settings.progress_interval_seconds)
 
     async def _report_once(self, jobs: list[GenerationJob], control: _RunControl) -> None:
         step, total = control.step or (0, jobs[0].steps)
