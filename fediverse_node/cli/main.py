@@ -7,6 +7,7 @@ import click
 from fediverse_node import __version__
 from fediverse_node.cli.common import CommandFailed, configure_logging, run_with_services, settings_from_context
 from fediverse_node.cli.federation_commands import follow_command, unfollow_command
+from fediverse_node.cli.generations import generation_group
 from fediverse_node.cli.model import model_group
 from fediverse_node.cli.posts import post_command
 from fediverse_node.cli.setup import dev_setup_command
@@ -85,6 +86,7 @@ cli.add_command(follow_command)
 cli.add_command(unfollow_command)
 cli.add_command(worker_command)
 cli.add_command(model_group)
+cli.add_command(generation_group)
 
 
 def main() -> None:
