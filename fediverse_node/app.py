@@ -16,6 +16,7 @@ from fediverse_node.web.collections import collections_blueprint
 from fediverse_node.web.discovery import discovery_blueprint
 from fediverse_node.web.errors import ApiError, install_error_handlers
 from fediverse_node.web.inbox import InboxEndpoint
+from fediverse_node.web.media import media_blueprint
 from fediverse_node.web.pages import pages_blueprint
 from fediverse_node.web.posts import posts_blueprint
 from fediverse_node.web.signed_fetch import FetchAuthorizer
@@ -63,7 +64,8 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
     app.asgi_app = InboxEndpoint(app.asgi_app, services, receiver)  # type: ignore[method-assign]
     for blueprint in (discovery_blueprint(services),
                       actors_blueprint(services, authorizer), posts_blueprint(services, authorizer),
-                      collections_blueprint(services, authorizer), pages_blueprint(services)):
+                      collections_blueprint(services, authorizer), pages_blueprint(services),
+                      media_blueprint(services)):
         app.register_blueprint(blueprint)
     install_error_handlers(app)
     app.extensions["fediverse_node.services"] = services  # for tests and tools; routes get it passed in
