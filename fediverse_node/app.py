@@ -7,6 +7,7 @@ from pathlib import Path
 
 from quart import Quart, Response, request
 
+from fediverse_node.actions.generation_service import GenerationService
 from fediverse_node.config import Settings
 from fediverse_node.federation.inbox import InboxReceiver
 from fediverse_node.federation.runtime import FederationRuntime
@@ -16,6 +17,7 @@ from fediverse_node.web.collections import collections_blueprint
 from fediverse_node.web.discovery import discovery_blueprint
 from fediverse_node.web.errors import ApiError, install_error_handlers
 from fediverse_node.web.inbox import InboxEndpoint
+from fediverse_node.web.generations import generations_blueprint
 from fediverse_node.web.media import media_blueprint
 from fediverse_node.web.pages import pages_blueprint
 from fediverse_node.web.posts import posts_blueprint
@@ -32,6 +34,8 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
     owns_services = services is None
     services = services or build_services(settings)
     federation = FederationRuntime(services)
+    gen = settings.generation
+    generation = GenerationService(federation) if gen.enabled and gen.run_in_server and run_jobs else None
     app = Quart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static",
                 template_folder=str(TEMPLATES_DIR))
     app.config.update(MAX_CONTENT_LENGTH=settings.server.max_request_body, SEND_FILE_MAX_AGE_DEFAULT=86400,
@@ -46,9 +50,13 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
     @app.before_serving
     async def _start_federation() -> None:
         await federation.start(run_jobs=run_jobs)
+        if generation is not None:
+            generation.start()
 
     @app.after_serving
     async def _close_services() -> None:
+        if generation is not None:
+            await generation.stop()
         await federation.stop()
         if owns_services:
             await services.close()
@@ -65,11 +73,12 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
     for blueprint in (discovery_blueprint(services),
                       actors_blueprint(services, authorizer), posts_blueprint(services, authorizer),
                       collections_blueprint(services, authorizer), pages_blueprint(services),
-                      media_blueprint(services)):
+                      media_blueprint(services), generations_blueprint(services)):
         app.register_blueprint(blueprint)
     install_error_handlers(app)
     app.extensions["fediverse_node.services"] = services  # for tests and tools; routes get it passed in
     app.extensions["fediverse_node.federation"] = federation
+    app.extensions["fediverse_node.generation"] = generation
 
     @app.after_request
     async def _security_headers(response: Response) -> Response:

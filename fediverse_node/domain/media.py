@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# This project's own vocabulary (JSON-LD terms in ActivityPub documents, XMP properties in image files).
+FEDIVERSE_NODE_NS = "https://fediverse-node.dev/ns#"
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
 

@@ -24,9 +24,9 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, UnidentifiedImageError
 
-from fediverse_node.domain.media import Provenance
+from fediverse_node.domain.media import FEDIVERSE_NODE_NS, Provenance
 
-XMP_NAMESPACE = "urn:fediverse-node:ns#"
+XMP_NAMESPACE = FEDIVERSE_NODE_NS
 IPTC_EXT_NAMESPACE = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 XMP_BASIC_NAMESPACE = "http://ns.adobe.com/xap/1.0/"
 RDF_NAMESPACE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

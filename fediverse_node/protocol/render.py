@@ -7,14 +7,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fediverse_node.domain.accounts import Account
-from fediverse_node.domain.media import MediaAttachment
+from fediverse_node.domain.media import FEDIVERSE_NODE_NS, MediaAttachment
 from fediverse_node.domain.posts import Post, Visibility
 from fediverse_node.protocol.urls import LocalUrls
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
-FEDIVERSE_NODE_NS = "https://fediverse-node.dev/ns#"
 
 # Terms Mastodon and others read, defined inline so no one has to fetch a context document.
 EXTENSION_TERMS: dict[str, Any] = {
