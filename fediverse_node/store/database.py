@@ -108,8 +108,9 @@ class SqliteWriterConnection:
     COMMIT) runs in one call off the event loop, and waiting for another process's write lock is done
     here in short sleeps instead of SQLite's busy handler, which sleeps in steps of up to 100 ms."""
 
-    FIRST_PAUSE = 0.0001
-    LONGEST_PAUSE = 0.001
+    # A batch holds the lock for well under a millisecond: look again soon (a try costs microseconds).
+    FIRST_PAUSE = 0.00005
+    LONGEST_PAUSE = 0.00025
 
     def __init__(self, path: Path, busy_timeout_seconds: float, synchronous: str) -> None:
         self._busy_timeout = busy_timeout_seconds
