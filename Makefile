@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_discovery.py || status=1; \
 	$(BIN)/python bench/bench_inbox.py || status=1; \
 	$(BIN)/python bench/bench_fanout.py || status=1; \
+	OMP_NUM_THREADS=1 $(BIN)/python bench/bench_generation.py || status=1; \
 	exit $$status
 
 clean:
