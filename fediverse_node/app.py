@@ -17,6 +17,7 @@ from fediverse_node.web.collections import collections_blueprint
 from fediverse_node.web.discovery import discovery_blueprint
 from fediverse_node.web.errors import ApiError, install_error_handlers
 from fediverse_node.web.inbox import InboxEndpoint
+from fediverse_node.web.api_posts import api_posts_blueprint
 from fediverse_node.web.generations import generations_blueprint
 from fediverse_node.web.media import media_blueprint
 from fediverse_node.web.pages import pages_blueprint
@@ -73,7 +74,8 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
     for blueprint in (discovery_blueprint(services),
                       actors_blueprint(services, authorizer), posts_blueprint(services, authorizer),
                       collections_blueprint(services, authorizer), pages_blueprint(services),
-                      media_blueprint(services), generations_blueprint(services)):
+                      media_blueprint(services), generations_blueprint(services),
+                      api_posts_blueprint(services, lambda: federation)):
         app.register_blueprint(blueprint)
     install_error_handlers(app)
     app.extensions["fediverse_node.services"] = services  # for tests and tools; routes get it passed in

@@ -46,13 +46,14 @@ def cancel_command(ctx: click.Context, job_id: int) -> None:
 
     async def work(services: Services) -> str:
         async with services.database.write() as conn:
+            job = await generation_store.get_generation(conn, job_id)
+            if job is None:
+                raise CommandFailed(f"no generation {job_id}")
+            if job.state in generation_store.FINAL_STATES:
+                raise CommandFailed(f"generation {job_id} has already ended ({job.state})")
             state = await generation_store.request_cancel(conn, job_id)
-        if state is None:
-            raise CommandFailed(f"no generation {job_id}")
         if state == generation_store.RUNNING:
             return f"generation {job_id} stops at its next step"
-        if state == generation_store.CANCELED:
-            return f"generation {job_id} canceled"
-        raise CommandFailed(f"generation {job_id} has already ended ({state})")
+        return f"generation {job_id} canceled"
 
     click.echo(run_with_services(settings, work))

@@ -11,6 +11,7 @@ from fediverse_node.cli.generations import generation_group
 from fediverse_node.cli.model import model_group
 from fediverse_node.cli.posts import post_command
 from fediverse_node.cli.setup import dev_setup_command
+from fediverse_node.cli.tokens import token_group
 from fediverse_node.cli.users import user_group
 from fediverse_node.cli.worker import worker_command
 from fediverse_node.config import CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH
@@ -87,6 +88,7 @@ cli.add_command(unfollow_command)
 cli.add_command(worker_command)
 cli.add_command(model_group)
 cli.add_command(generation_group)
+cli.add_command(token_group)
 
 
 def main() -> None:

@@ -298,3 +298,16 @@ generations = Table(
     Index("ix_generations_state_id", "state", "id"),
     Index("ix_generations_account_id_created_at", "account_id", "created_at"),
 )
+
+# Bearer tokens for scripts and the HTTP API (`fediverse-node token create`); only their SHA-256 is kept.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("scopes", String(255), nullable=False),
+    _timestamp("created_at"),
+    _timestamp("last_used_at", nullable=True),
+    _timestamp("revoked_at", nullable=True),
+)

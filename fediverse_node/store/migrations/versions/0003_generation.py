@@ -1,4 +1,5 @@
-"""Media and generation: stored images (media_attachments) and the durable image-generation queue.
+"""Media, generation and tokens: stored images (media_attachments), the durable image-generation queue,
+and bearer tokens for the HTTP API (access_tokens).
 
 Revision ID: 0003
 Revises: 0002
@@ -84,7 +85,23 @@ def upgrade() -> None:
                     unique=False)
 
 
+    op.create_table('access_tokens',
+    sa.Column('id', ID, autoincrement=True, nullable=False),
+    sa.Column('account_id', ID, nullable=False),
+    sa.Column('token_sha256', sa.String(length=64), nullable=False),
+    sa.Column('scopes', sa.String(length=255), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_access_tokens_account_id_accounts'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_tokens')),
+    sa.UniqueConstraint('token_sha256', name=op.f('uq_access_tokens_token_sha256'))
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('access_tokens')
     op.drop_index('ix_generations_account_id_created_at', table_name='generations')
     op.drop_index('ix_generations_state_id', table_name='generations')
     op.drop_table('generations')
