@@ -176,10 +176,18 @@ class SqliteRows:
         return text
 
     def insert_many(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """One multi-row INSERT for already bound rows; the RETURNING rows, if any."""
-        if not rows:
-            return []
-        return conn.execute(self.statement(len(rows)), [value for row in rows for value in row]).fetchall()
+        """Already bound rows in as few multi-row INSERTs as SQLite's parameter limit allows; the
+        RETURNING rows, if any. Each statement has a power-of-two number of rows, so only a handful of
+        statement texts are ever built and prepared (13 rows: 8 + 4 + 1)."""
+        most = max(1, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(self._columns))
+        returned: list[Any] = []
+        start = 0
+        while start < len(rows):
+            size = 1 << (min(len(rows) - start, most).bit_length() - 1)
+            chunk = rows[start:start + size]
+            returned += conn.execute(self.statement(size), [value for row in chunk for value in row]).fetchall()
+            start += size
+        return returned
 
 
 def create_database(settings: Settings) -> Database:

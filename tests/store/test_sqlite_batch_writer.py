@@ -139,3 +139,15 @@ def test_insert_statement_has_one_row_of_placeholders_per_row():
     assert rows.statement(2) == ("INSERT INTO jobs (kind, payload) VALUES (?, ?), (?, ?) "
                                  "ON CONFLICT (kind) DO NOTHING RETURNING id")
     assert rows.statement(2) is rows.statement(2)  # cached
+
+
+def test_rows_past_the_parameter_limit_go_in_power_of_two_statements(tmp_path):
+    conn = sqlite3.connect(tmp_path / "rows.db", isolation_level=None)
+    conn.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT UNIQUE, payload TEXT)")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)  # at most 10 rows of 2 values per statement
+    rows = SqliteRows(jobs, ("kind", "payload"), conflict_column="kind", returning=("kind",))
+    bound = [rows.bind({"kind": f"k{i}", "payload": "{}"}) for i in range(27)] + [("k0", "{}")]
+    returned = rows.insert_many(conn, bound)
+    assert sorted(kind for (kind,) in returned) == sorted(f"k{i}" for i in range(27))  # the copy of k0 ignored
+    assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 27
+    assert set(rows._statements) <= {1, 2, 4, 8}
