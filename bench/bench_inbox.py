@@ -22,6 +22,7 @@ import concurrent.futures
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import sqlite3
@@ -174,13 +175,20 @@ def measured(url: str, script: Path, data: Path, duration: int, connections: int
     """run_wrk, plus the server's CPU per request, the cores it used and the cores the whole machine used
     (wrk and other work on the machine take the rest: a round the server could not get both cores in is
     a busy machine, not a slow server)."""
-    before, machine_before = cpu_seconds(pids), machine_busy_seconds()
+    before, machine_before, wrk_before = cpu_seconds(pids), machine_busy_seconds(), children_cpu_seconds()
     result = run_wrk(url, script, data, duration, connections)
     used, machine = cpu_seconds(pids) - before, machine_busy_seconds() - machine_before
+    wrk = children_cpu_seconds() - wrk_before
     result["server_cpu_ms_per_request"] = round(used * 1000 / max(result["requests"], 1), 3)
     result["server_cores"] = round(used / duration, 2)
-    result["machine_busy_cores"] = round(machine / duration, 2)
+    result["wrk_cores"] = round(wrk / duration, 2)
+    result["other_cores"] = round(max(machine - used - wrk, 0) / duration, 2)  # other work on the machine
     return result
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_mb(pid: int) -> float:
@@ -276,10 +284,12 @@ def main() -> int:
             rounds.append({"trivial": trivial_result, "inbox": inbox_result})
             print(f"round {round_index + 1}: trivial {trivial_result['rps']:.0f}/s p99 {trivial_result['p99_ms']:.1f} ms"
                   f" ({trivial_result['server_cpu_ms_per_request']:.3f} ms CPU/request,"
-                  f" {trivial_result['server_cores']:.2f} of {trivial_result['machine_busy_cores']:.2f} busy cores);"
+                  f" server {trivial_result['server_cores']:.2f} cores, wrk {trivial_result['wrk_cores']:.2f},"
+                  f" other {trivial_result['other_cores']:.2f});"
                   f" inbox {inbox_result['rps']:.0f}/s p99 {inbox_result['p99_ms']:.1f} ms"
                   f" ({inbox_result['server_cpu_ms_per_request']:.3f} ms CPU/request,"
-                  f" {inbox_result['server_cores']:.2f} of {inbox_result['machine_busy_cores']:.2f} busy cores;"
+                  f" server {inbox_result['server_cores']:.2f} cores, wrk {inbox_result['wrk_cores']:.2f},"
+                  f" other {inbox_result['other_cores']:.2f};"
                   f" non-2xx {inbox_result['non_2xx']})", flush=True)
 
         time.sleep(1.0)  # requests still in flight when wrk stopped finish first
