@@ -7,6 +7,7 @@ from pathlib import Path
 
 from quart import Quart, Response, request
 
+from fediverse_node.actions.bot_replies import install_bot_replies
 from fediverse_node.actions.generation_service import GenerationService
 from fediverse_node.config import Settings
 from fediverse_node.federation.inbox import InboxReceiver
@@ -35,6 +36,7 @@ def create_app(settings: Settings, services: Services | None = None, run_jobs: b
     owns_services = services is None
     services = services or build_services(settings)
     federation = FederationRuntime(services)
+    install_bot_replies(federation)
     gen = settings.generation
     generation = GenerationService(federation) if gen.enabled and gen.run_in_server and run_jobs else None
     app = Quart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static",

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.actions.federated import enqueue_new_post, publish_and_deliver, remote_mention_resolver
 from fediverse_node.actions.generation_quota import check_quota
-from fediverse_node.actions.posting import NewPost, PostRejected, prepare_post, store_new_post
+from fediverse_node.actions.posting import (NewPost, PostRejected, RemoteMentionResolver, prepare_post,
+                                            store_new_post)
 from fediverse_node.domain.accounts import Account
 from fediverse_node.domain.media import MediaAttachment
 from fediverse_node.domain.posts import Hashtag, Mention, Post, Visibility
@@ -40,6 +41,7 @@ class Illustration:
     want_image: bool = True
     prompt: str | None = None
     alt_text: str | None = None
+    prompt_is_public: bool = False  # a prompt given apart that is public anyway (a remote post's words)
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,10 @@ def default_alt_text(prefix: str, prompt: str) -> str:
 
 
 async def post_with_illustration(runtime: FederationRuntime, author: Account, new: NewPost,
-                                 illustration: Illustration) -> PostOutcome:
-    """Publish at once (no image wanted, or generation off), or queue the image and hold the post."""
+                                 illustration: Illustration, requester_id: int | None = None,
+                                 resolve_remote: RemoteMentionResolver | None = None) -> PostOutcome:
+    """Publish at once (no image wanted, or generation off), or queue the image and hold the post.
+    `requester_id`: who asked, when not the author (quotas count by it)."""
     services = runtime.services
     settings = services.settings.generation
     if not illustration.want_image or not settings.enabled:
@@ -90,17 +94,17 @@ async def post_with_illustration(runtime: FederationRuntime, author: Account, ne
     alt_text = (illustration.alt_text or "").strip() or None
     if alt_text is not None and len(alt_text) > MAX_ALT_TEXT_CHARACTERS:
         raise PostRejected(f"alt text has at most {MAX_ALT_TEXT_CHARACTERS} characters")
-    post = await prepare_post(services, author, new, remote_mention_resolver(runtime))
+    post = await prepare_post(services, author, new, resolve_remote or remote_mention_resolver(runtime))
     prompt = given_prompt or post.text[:MAX_PROMPT_CHARACTERS]
     async with services.database.write() as conn:
-        await check_quota(conn, settings, author.id)
+        await check_quota(conn, settings, requester_id or author.id)
         job = await generation_store.insert_generation(conn, NewGeneration(
             account_id=author.id, prompt=prompt,
-            prompt_public=given_prompt is None or settings.publish_given_prompt,
+            prompt_public=given_prompt is None or settings.publish_given_prompt or illustration.prompt_is_public,
             negative_prompt=settings.negative_prompt, seed=secrets.randbits(32), steps=settings.steps,
             guidance_scale=settings.guidance_scale, width=settings.width, height=settings.height,
             max_attempts=settings.max_attempts, post_id=post.id, post_json=encode_pending_post(post),
-            alt_text=alt_text))
+            alt_text=alt_text, requester_id=requester_id))
     services.notify_generation_queued()
     return PostOutcome(post, False, job,
                        f"queued for its image (generation {job.id}); the post is published when the image is ready")

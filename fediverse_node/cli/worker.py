@@ -9,6 +9,7 @@ import signal
 
 import click
 
+from fediverse_node.actions.bot_replies import install_bot_replies
 from fediverse_node.actions.generation_service import GenerationService
 from fediverse_node.cli.common import EXPECTED_ERRORS, CommandFailed, configure_logging, settings_from_context
 from fediverse_node.config import Settings
@@ -22,6 +23,7 @@ KINDS = ("federation", "generation")
 async def run_workers(settings: Settings, kind: str = "federation") -> None:
     services = await open_services(settings)
     runtime = FederationRuntime(services)
+    install_bot_replies(runtime)
     generation: GenerationService | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

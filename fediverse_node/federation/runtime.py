@@ -9,7 +9,7 @@ import aiohttp
 
 from fediverse_node.federation.delivery import DELIVERY, DeliveryHandler
 from fediverse_node.federation.fetch import RemoteFetcher, create_instance_fetcher
-from fediverse_node.federation.handlers.context import HandlerContext
+from fediverse_node.federation.handlers.context import BotMentionHandler, HandlerContext
 from fediverse_node.federation.handlers.dispatch import InboxProcessor
 from fediverse_node.federation.http_client import create_http_session
 from fediverse_node.federation.inbox import INBOX_JOB, InboxReceiver
@@ -32,6 +32,8 @@ class FederationRuntime:
         self.runner: JobRunner | None = None
         self.delivery_runner: JobRunner | None = None
         self.delivery: DeliveryHandler | None = None
+        # Set by whoever composes the process (actions/bot_replies.py): what a mention of a local bot does.
+        self.on_bot_mentioned: BotMentionHandler | None = None
 
     async def start(self, run_jobs: bool = True) -> None:
         services = self.services
@@ -70,7 +72,7 @@ class FederationRuntime:
             services=self.services,
             fetch_document=lambda url: fetcher.fetch_document(url, budget),
             fetch_actor=lambda url: fetcher.fetch_actor(url, budget),
-            send=self.outbox.send, forget_key=self.keys.forget)
+            send=self.outbox.send, forget_key=self.keys.forget, on_bot_mentioned=self.on_bot_mentioned)
 
     async def stop(self) -> None:
         if self.receiver is not None:

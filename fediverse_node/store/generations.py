@@ -71,6 +71,7 @@ class NewGeneration:
     post_id: int | None = None
     post_json: str | None = None
     alt_text: str | None = None
+    requester_id: int | None = None  # who asked, when not the author
 
 
 def _job(row: Any) -> GenerationJob:
@@ -87,7 +88,8 @@ def _job(row: Any) -> GenerationJob:
 async def insert_generation(conn: AsyncConnection, new: NewGeneration) -> GenerationJob:
     moment = now_utc()
     row = (await conn.execute(insert(generations).values(
-        account_id=new.account_id, post_id=new.post_id, post_json=new.post_json, state=QUEUED,
+        account_id=new.account_id, requester_id=new.requester_id, post_id=new.post_id, post_json=new.post_json,
+        state=QUEUED,
         prompt=new.prompt, prompt_public=new.prompt_public, negative_prompt=new.negative_prompt,
         alt_text=new.alt_text, seed=new.seed, steps=new.steps, guidance_scale=new.guidance_scale,
         width=new.width, height=new.height, progress_total=new.steps, max_attempts=new.max_attempts,
@@ -109,13 +111,15 @@ class QueueLoad:
 
 
 async def queue_load(conn: AsyncConnection, account_id: int) -> QueueLoad:
+    """How full the queue is, for the node and for one account (what it asked for, as author or requester)."""
     hour_ago = now_utc() - timedelta(hours=1)
+    asked_by = func.coalesce(generations.c.requester_id, generations.c.account_id) == account_id
     pending = (await conn.execute(select(func.count()).select_from(generations)
                                   .where(generations.c.state.in_(PENDING_STATES)))).scalar_one()
     mine = (await conn.execute(select(func.count()).select_from(generations).where(
-        generations.c.account_id == account_id, generations.c.state.in_(PENDING_STATES)))).scalar_one()
+        asked_by, generations.c.state.in_(PENDING_STATES)))).scalar_one()
     count, oldest = (await conn.execute(select(func.count(), func.min(generations.c.created_at)).where(
-        generations.c.account_id == account_id, generations.c.created_at > hour_ago))).one()
+        asked_by, generations.c.created_at > hour_ago))).one()
     return QueueLoad(pending, mine, count, utc(oldest))
 
 

@@ -271,6 +271,8 @@ generations = Table(
     Column("id", IdType, primary_key=True, autoincrement=True),
     Column("account_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("post_id", BigInteger, nullable=True),  # the id reserved for the post waiting for this image
+    # Who asked, when not the author (a remote account that mentioned a local bot); quotas count by it.
+    Column("requester_id", IdType, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
     Column("post_json", Text, nullable=True),
     Column("state", String(16), nullable=False, server_default="queued"),
     Column("prompt", Text, nullable=False),

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.domain.accounts import Account
 from fediverse_node.domain.errors import Rejected
+from fediverse_node.domain.posts import Post
 from fediverse_node.protocol.parse import IncomingActivity, host_of
 from fediverse_node.protocol.parse_objects import RemoteActor
 from fediverse_node.services import Services
@@ -20,6 +21,8 @@ DocumentFetcher = Callable[[str], Awaitable[dict[str, Any]]]
 ActorFetcher = Callable[[str], Awaitable[RemoteActor]]
 # (activity, local sender, [(inbox, shared inbox)]) -> enqueue one delivery per target inbox
 ActivitySender = Callable[[dict[str, Any], Account, list[tuple[str, str | None]]], Awaitable[None]]
+# (the remote post just stored, the local bot it mentions, its author) -> e.g. an illustrated reply
+BotMentionHandler = Callable[[Post, Account, Account], Awaitable[None]]
 
 
 @dataclass
@@ -29,6 +32,7 @@ class HandlerContext:
     fetch_actor: ActorFetcher
     send: ActivitySender
     forget_key: Callable[[str], None] = lambda key_id: None
+    on_bot_mentioned: BotMentionHandler | None = None
 
     @staticmethod
     def inbox_of(account: Account) -> str:

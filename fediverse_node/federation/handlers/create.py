@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
+from fediverse_node.domain.accounts import Account
 from fediverse_node.domain.errors import Rejected, Retryable
 from fediverse_node.domain.posts import Mention, Post, Visibility
 from fediverse_node.federation.handlers.context import HandlerContext
@@ -79,7 +80,22 @@ async def store_remote_note(ctx: HandlerContext, note: RemoteNote, parents_left:
             await post_store.insert_post(conn, post, local=False)
     except IntegrityError:
         return None  # stored meanwhile by another worker
+    if not thread_context:
+        await _tell_mentioned_bots(ctx, post, author, mentioned)
     return post
+
+
+async def _tell_mentioned_bots(ctx: HandlerContext, post: Post, author: Account, mentioned: list[Account]) -> None:
+    """A new post that mentions a local bot asks it for something (an illustration). Bots and
+    applications are never answered, so two bots cannot keep answering each other."""
+    if ctx.on_bot_mentioned is None or author.is_local or author.actor_type.value in ("Service", "Application"):
+        return
+    for bot in mentioned:
+        if bot.is_bot:
+            try:
+                await ctx.on_bot_mentioned(post, bot, author)
+            except Rejected as error:
+                log.info("%s mentioned %s, not answered: %s", author.uri, bot.username, error.reason)
 
 
 async def _followers_url(ctx: HandlerContext, account_id: int) -> str | None:
