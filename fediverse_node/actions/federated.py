@@ -21,6 +21,7 @@ from fediverse_node.actions.posting import NewPost, RemoteMentionResolver, publi
 from fediverse_node.protocol.render import addressing, create_activity, iso8601
 from fediverse_node.store import accounts as account_store
 from fediverse_node.store import follows as follow_store
+from fediverse_node.store import generations as generation_store
 from fediverse_node.store import interactions
 from fediverse_node.store import posts as post_store
 from fediverse_node.store.accounts import now_utc
@@ -201,6 +202,7 @@ async def delete_account(runtime: FederationRuntime, account: Account) -> int:
         following = await follow_store.following_inboxes(conn, account.id)
         count = await _enqueue(runtime, conn, activity, account, following, to_followers=True)
         await account_store.mark_deleted_keep_key(conn, account.id)
+        await generation_store.cancel_pending_of_account(conn, account.id, "the account was deleted")
     runtime_wake(runtime)
     runtime.services.documents.invalidate()
     return count

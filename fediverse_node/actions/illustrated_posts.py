@@ -115,21 +115,24 @@ def content_label_html(label_template: str, model: str) -> str:
     return f"<p>{html.escape(label, quote=False)}</p>" if label else ""
 
 
-async def _author(conn: AsyncConnection, job: GenerationJob) -> Account | None:
+async def _waiting_post(conn: AsyncConnection, job: GenerationJob) -> tuple[Post, Account] | None:
+    """The post the job holds and its author; None when it holds none or the author is gone."""
+    if job.post_json is None:
+        return None
     author = await account_store.get_account(conn, job.account_id)
-    return author if author is not None and author.is_visible else None
+    if author is None or not author.is_visible:
+        return None
+    return decode_pending_post(job.post_json), author
 
 
 async def publish_generated(runtime: FederationRuntime, conn: AsyncConnection, job: GenerationJob,
                             media: MediaAttachment, model: str) -> Post | None:
     """Store the waiting post with its image and queue its Create, in the caller's transaction.
     Returns None when the job had no post or its author is gone."""
-    if job.post_json is None:
+    waiting = await _waiting_post(conn, job)
+    if waiting is None:
         return None
-    author = await _author(conn, job)
-    if author is None:
-        return None
-    post = decode_pending_post(job.post_json)
+    post, author = waiting
     label = content_label_html(runtime.services.settings.generation.content_label, model)
     post = replace(post, content_html=post.content_html + label, attachments=(replace(media, post_id=post.id),))
     await store_new_post(conn, post)
@@ -140,12 +143,10 @@ async def publish_generated(runtime: FederationRuntime, conn: AsyncConnection, j
 
 async def publish_without_image(runtime: FederationRuntime, conn: AsyncConnection, job: GenerationJob) -> Post | None:
     """Store the waiting post as it is, with no image, and queue its Create."""
-    if job.post_json is None:
+    waiting = await _waiting_post(conn, job)
+    if waiting is None:
         return None
-    author = await _author(conn, job)
-    if author is None:
-        return None
-    post = decode_pending_post(job.post_json)
+    post, author = waiting
     await store_new_post(conn, post)
     await enqueue_new_post(runtime, conn, post, author)
     return post

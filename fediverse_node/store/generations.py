@@ -227,3 +227,14 @@ async def list_queued(conn: AsyncConnection, limit: int = 1000) -> list[Generati
     rows = (await conn.execute(select(generations).where(generations.c.state == QUEUED)
                                .order_by(generations.c.id).limit(limit))).all()
     return [_job(row) for row in rows]
+
+
+async def cancel_pending_of_account(conn: AsyncConnection, account_id: int, reason: str) -> int:
+    """End the waiting jobs of an account (deleted, suspended) and stop its running ones at their next step."""
+    moment = now_utc()
+    canceled = (await conn.execute(update(generations).where(
+        generations.c.account_id == account_id, generations.c.state == QUEUED).values(
+        state=CANCELED, outcome="canceled", error=reason, finished_at=moment))).rowcount or 0
+    await conn.execute(update(generations).where(generations.c.account_id == account_id,
+                                                 generations.c.state == RUNNING).values(cancel_requested=True))
+    return canceled

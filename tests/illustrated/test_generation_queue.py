@@ -248,3 +248,22 @@ def test_unknown_generation_ids_are_404_json(illustrating_node: LiveNode) -> Non
     for path in (f"{API}/999999", f"{API}/abc", f"{API}/{'9' * 40}", f"{API}/1/events"):
         answer = httpx.get(illustrating_node.base_url + path)
         assert answer.status_code == 404 and "error" in answer.json()
+
+
+def test_deleting_an_account_cancels_its_waiting_images(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from fediverse_node.actions.federated import delete_account
+    from fediverse_node.store import accounts as account_store
+
+    node, stop = start_illustrating_node(tmp_path / "n", tiny_model_dir, run_in_server=False)
+    try:
+        outcome = post(node, "never to be")
+
+        async def delete(runtime: Any) -> None:
+            async with runtime.services.database.read() as conn:
+                alice = await account_store.get_local_account(conn, "alice")
+            await delete_account(runtime, alice)
+        node.act(delete)
+        job = job_row(node, outcome.generation.id)
+        assert (job.state, job.error) == ("canceled", "the account was deleted")
+    finally:
+        stop()
