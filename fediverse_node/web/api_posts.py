@@ -6,7 +6,6 @@ published at once answers 201. Too many images asked for answers 429 with Retry-
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from fediverse_node.actions.illustrated_posts import Illustration, post_with_ill
 from fediverse_node.actions.posting import NewPost, PostRejected
 from fediverse_node.domain.posts import Visibility
 from fediverse_node.federation.runtime import FederationRuntime
+from fediverse_node.protocol.parse import loads_limited
 from fediverse_node.services import Services
 from fediverse_node.store import generations as generation_store
 from fediverse_node.web.api_auth import authenticated_account
@@ -25,18 +25,13 @@ from fediverse_node.web.responses import dump_json, json_response
 
 POSTS = "/api/fediverse-node/v1/posts"
 TRUE = ("true", "1", "on", "yes")
+MAX_JSON_DEPTH = 8  # a post is a flat object
 
 
 async def _fields() -> dict[str, Any]:
     """A JSON object or a form, as Mastodon's API takes either."""
     if request.mimetype == "application/json":
-        try:
-            body = json.loads(await request.get_data(as_text=True) or "{}")
-        except ValueError:
-            raise ApiError(400, "the body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "the body must be a JSON object")
-        return body
+        return loads_limited(await request.get_data() or b"{}", MAX_JSON_DEPTH)  # Rejected: 400
     return dict((await request.form).items())
 
 

@@ -71,7 +71,7 @@ def test_bad_posts_are_refused_with_a_reason(illustrating_node: LiveNode, body: 
 
 def test_malformed_json_is_400(illustrating_node: LiveNode) -> None:
     headers = {**token_for(illustrating_node, "alice"), "Content-Type": "application/json"}
-    for content in (b"{nope", b"[1, 2]"):
+    for content in (b"{nope", b"[1, 2]", b"[" * 5000 + b"]" * 5000, b'{"status": ' + b"[" * 100_000, b"\xff\xfe"):
         answer = illustrating_node.http.post(POSTS, content=content, headers=headers)
         assert answer.status_code == 400 and answer.json()["error"]
 
