@@ -66,6 +66,7 @@ class DatabaseSettings(_Section):
     group_commit_max_batch: int = Field(default=200, ge=1, le=10_000)
     group_commit_max_delay_ms: float = Field(default=2.0, ge=0, le=1000)
     sqlite_synchronous: Literal["normal", "full"] = "normal"
+    sqlite_checkpoint_ms: float = Field(default=500.0, ge=1, le=60_000)
 
     @field_validator("url")
     @classmethod

@@ -30,12 +30,14 @@ class Database:
     """One engine per process. `read()` for queries, `write()` for a write transaction."""
 
     def __init__(self, engine: AsyncEngine, is_sqlite: bool, busy_timeout_seconds: float = 5.0,
-                 sqlite_path: Path | None = None, sqlite_synchronous: str = "normal") -> None:
+                 sqlite_path: Path | None = None, sqlite_synchronous: str = "normal",
+                 sqlite_checkpoint_seconds: float = 0.5) -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite
         self.busy_timeout_seconds = busy_timeout_seconds
         self.sqlite_path = sqlite_path  # the database file; None for PostgreSQL and in-memory SQLite
         self.sqlite_synchronous = sqlite_synchronous
+        self.sqlite_checkpoint_seconds = sqlite_checkpoint_seconds  # batch writers checkpoint this often
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -106,7 +108,11 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int, synchrono
 class SqliteWriterConnection:
     """A plain sqlite3 connection for a writer thread: a whole batch (BEGIN IMMEDIATE, its statements,
     COMMIT) runs in one call off the event loop, and waiting for another process's write lock is done
-    here in short sleeps instead of SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+    here in short sleeps instead of SQLite's busy handler, which sleeps in steps of up to 100 ms.
+
+    Its commits do not checkpoint (`wal_autocheckpoint=0`): SQLite's automatic checkpoint runs inside
+    the COMMIT that crosses 1000 log pages and holds that batch (and every request waiting on it) for
+    the 10-20 ms of copying and syncing. The writer calls `checkpoint` from another thread instead."""
 
     # A batch holds the lock for well under a millisecond: look again soon (a try costs microseconds).
     FIRST_PAUSE = 0.00005
@@ -117,6 +123,12 @@ class SqliteWriterConnection:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
         for pragma in _sqlite_pragmas(0, synchronous):
             self.conn.execute(pragma)
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the log into the database file as far as readers allow, without waiting for or blocking
+        writers (PASSIVE); (busy, pages in the log, pages copied)."""
+        return self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `work` in one write transaction and commit it; roll back and raise if it fails."""
@@ -201,7 +213,8 @@ def create_database(settings: Settings) -> Database:
                                      connect_args={"timeout": db.sqlite_busy_timeout_ms / 1000})
         _install_sqlite_pragmas(engine, db.sqlite_busy_timeout_ms, db.sqlite_synchronous)
         return Database(engine, is_sqlite=True, busy_timeout_seconds=db.sqlite_busy_timeout_ms / 1000,
-                        sqlite_path=path, sqlite_synchronous=db.sqlite_synchronous)
+                        sqlite_path=path, sqlite_synchronous=db.sqlite_synchronous,
+                        sqlite_checkpoint_seconds=db.sqlite_checkpoint_ms / 1000)
     engine = create_async_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                  pool_pre_ping=True, connect_args={"timeout": db.connect_timeout})
     return Database(engine, is_sqlite=False)

@@ -143,7 +143,12 @@ class BatchWriter(Generic[Item, Result]):
         self._conn: AsyncConnection | None = None  # kept open: no pool checkout and reset per batch
         self._thread: ThreadPoolExecutor | None = None  # the SQLite writer thread, with its connection
         self._sqlite: SqliteWriterConnection | None = None
+        self._checkpointer: ThreadPoolExecutor | None = None  # checkpoints, on a connection of their own
+        self._checkpoint_conn: SqliteWriterConnection | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._last_checkpoint = 0.0
         self.batches_committed = 0
+        self.checkpoints = 0
 
     async def submit(self, item: Item) -> Result:
         if self._task is None or self._task.done():
@@ -170,6 +175,13 @@ class BatchWriter(Generic[Item, Result]):
         if self._thread is not None:
             self._thread.shutdown(wait=False)
             self._thread = None
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+            self._checkpoint = None
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(self._checkpointer, self._close_checkpoint_connection)
+            self._checkpointer.shutdown(wait=False)
+            self._checkpointer = None
 
     async def _drop_connection(self) -> None:
         if self._conn is not None:
@@ -247,7 +259,40 @@ class BatchWriter(Generic[Item, Result]):
             return await self._flush_with_retry(items)
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._flush_in_thread, items)
+        results = await asyncio.get_running_loop().run_in_executor(self._thread, self._flush_in_thread, items)
+        self._maybe_checkpoint()
+        return results
+
+    def _maybe_checkpoint(self) -> None:
+        """Start a checkpoint on the checkpoint thread if none is running and the last one is old enough:
+        the writer's own connection never checkpoints, so that no batch waits for one."""
+        loop = asyncio.get_running_loop()
+        if self._checkpoint is not None and not self._checkpoint.done():
+            return
+        if loop.time() - self._last_checkpoint < self._database.sqlite_checkpoint_seconds:
+            return
+        self._last_checkpoint = loop.time()
+        if self._checkpointer is None:
+            self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-checkpoint")
+        self._checkpoint = loop.run_in_executor(self._checkpointer, self._checkpoint_in_thread)
+        self._checkpoint.add_done_callback(_log_checkpoint_failure)
+
+    def _checkpoint_in_thread(self) -> None:
+        assert self._database.sqlite_path is not None
+        if self._checkpoint_conn is None:
+            self._checkpoint_conn = SqliteWriterConnection(self._database.sqlite_path, 0,
+                                                           self._database.sqlite_synchronous)
+        try:
+            self._checkpoint_conn.checkpoint()
+        except BaseException:
+            self._close_checkpoint_connection()
+            raise
+        self.checkpoints += 1
+
+    def _close_checkpoint_connection(self) -> None:
+        if self._checkpoint_conn is not None:
+            conn, self._checkpoint_conn = self._checkpoint_conn, None
+            conn.close()
 
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
@@ -263,3 +308,8 @@ class BatchWriter(Generic[Item, Result]):
         for (_, future), result in zip(batch, results):
             if not future.done():
                 future.set_result(result)
+
+
+def _log_checkpoint_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:  # the next one tries again
+        log.warning("SQLite checkpoint failed: %s", future.exception())

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from fediverse_node.store import jobs as job_store
-from fediverse_node.store.database import SqliteRows
+from fediverse_node.store.database import SqliteRows, SqliteWriterConnection
 from fediverse_node.store.group_commit import BatchWriter
 from fediverse_node.store.tables import jobs
 
@@ -151,3 +151,20 @@ def test_rows_past_the_parameter_limit_go_in_power_of_two_statements(tmp_path):
     assert sorted(kind for (kind,) in returned) == sorted(f"k{i}" for i in range(27))  # the copy of k0 ignored
     assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 27
     assert set(rows._statements) <= {1, 2, 4, 8}
+
+
+async def test_checkpoints_run_on_their_own_thread_not_in_the_writers_commits(services):
+    sqlite_only(services)
+    services.database.sqlite_checkpoint_seconds = 0.0  # after every batch, if none is running
+    threads: list[str] = []
+    writer = BatchWriter(services.database, never_called, sqlite_flush=job_rows_flush(threads))
+    for index in range(5):
+        await writer.submit(f"kind{index}")
+    await writer.close()
+    assert writer.checkpoints >= 1
+    assert writer._sqlite is None  # closed with the writer
+    probe = SqliteWriterConnection(services.database.sqlite_path, 1.0, "normal")
+    assert probe.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    busy, log_pages, copied = probe.checkpoint()
+    assert busy == 0 and copied == log_pages  # checkpoints are not held up by the closed writer
+    probe.close()
