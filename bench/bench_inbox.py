@@ -11,7 +11,12 @@ parse, digest, RSA verify with the cached key, insert-or-ignore, enqueue. Job wo
 server (`run_jobs = false`) so that accepting is measured, not processing. Rounds alternate between
 the trivial endpoint (POST /health with a body of the same size) and the inbox.
 
+Each round's server CPU per request is measured too, with the cores taken by the server, by wrk and by
+other processes; a run during which other processes took more than 10% of a core is repeated (up to
+--retries times, with freshly signed activities for the inbox) and the least disturbed attempt counts.
+
 Run: `.venv/bin/python bench/bench_inbox.py [--requests 40000] [--duration 8]` (needs wrk: apt-get install wrk).
+Exit status 1 when a goal is missed.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from fediverse_node.crypto.keys import generate_rsa_key_pair  # noqa: E402
 from fediverse_node.crypto.signing import sign_request_cavage  # noqa: E402
 
 BIN = Path(sys.executable).parent / "fediverse-node"
+NOISY_SHARE = 0.10  # a run during which other processes took more than this share of a core is repeated
 LUA = r"""
 local requests = {}
 local index = 0
@@ -186,6 +192,17 @@ def measured(url: str, script: Path, data: Path, duration: int, connections: int
     return result
 
 
+def wait_for_quiet(pids: list[int], longest: float) -> None:
+    """Wait (at most `longest` seconds) for a second in which other processes took under NOISY_SHARE of a
+    core, so that a run starts on a quiet machine when there is one."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        own, busy = cpu_seconds(pids), machine_busy_seconds()
+        time.sleep(1.0)
+        if (machine_busy_seconds() - busy) - (cpu_seconds(pids) - own) < NOISY_SHARE:
+            return
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -208,6 +225,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--synchronous", choices=("normal", "full"), default="normal",
                         help="the server's [database] sqlite_synchronous")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="repeat a run during which other processes took over 10%% of a core up to this often")
+    parser.add_argument("--quiet-wait", type=float, default=20.0,
+                        help="seconds to wait, before each run, for other processes to go quiet")
     parser.add_argument("--start-timeout", type=float, default=120.0, help="seconds the server may take to start")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -275,14 +296,43 @@ def main() -> int:
         run_wrk(f"http://{host}/inbox", script, flood, 2, 8)
         key_fetches_after_warmup = len(fetches)
 
+        attempt_numbers = iter(range(args.rounds, 10**6))
+
+        def inbox_requests(round_index: int, attempt: int) -> Path:
+            """The round's pre-signed activities; a repeated run gets freshly signed ones (never replays)."""
+            if attempt == 0:
+                return inbox_files[round_index]
+            path = work / f"inbox-{round_index}-{attempt}.bin"
+            path.write_bytes(build_requests_parallel(args.requests, host, actor_uri,
+                                                     f"http://{host}/users/alice/statuses/1", pair.private_pem,
+                                                     prefix=f"r{next(attempt_numbers)}"))
+            return path
+
+        def quiet_run(path: str, data_for_attempt, label: str) -> tuple[dict, list[dict]]:
+            """A run, repeated (up to --retries times) while other processes on the machine took more than
+            NOISY_SHARE of a core during it; the least disturbed attempt counts, all are returned."""
+            attempts = []
+            for attempt in range(1 + args.retries):
+                wait_for_quiet(workers, args.quiet_wait)
+                attempts.append(measured(f"http://{host}{path}", script, data_for_attempt(attempt), args.duration,
+                                         args.connections, workers))
+                if attempts[-1]["other_cores"] <= NOISY_SHARE:
+                    break
+                print(f"  {label}: other processes used {attempts[-1]['other_cores']:.2f} cores: repeating this run",
+                      flush=True)
+            return min(attempts, key=lambda attempt: attempt["other_cores"]), attempts
+
         rounds = []
+        inbox_attempts: list[dict] = []
         for round_index in range(args.rounds):
-            trivial_result = measured(f"http://{host}/health", script, trivial, args.duration, args.connections,
-                                      workers)
-            inbox_result = measured(f"http://{host}/inbox", script, inbox_files[round_index], args.duration,
-                                    args.connections, workers)
-            rounds.append({"trivial": trivial_result, "inbox": inbox_result})
-            print(f"round {round_index + 1}: trivial {trivial_result['rps']:.0f}/s p99 {trivial_result['p99_ms']:.1f} ms"
+            trivial_result, _ = quiet_run("/health", lambda attempt: trivial, f"round {round_index + 1} trivial")
+            inbox_result, attempts = quiet_run("/inbox", lambda attempt: inbox_requests(round_index, attempt),
+                                               f"round {round_index + 1} inbox")
+            inbox_attempts += attempts
+            rounds.append({"trivial": trivial_result, "inbox": inbox_result, "inbox_attempts": len(attempts)})
+            noisy = any(result["other_cores"] > NOISY_SHARE for result in (trivial_result, inbox_result))
+            print(f"round {round_index + 1}: trivial {trivial_result['rps']:.0f}/s"
+                  f" p99 {trivial_result['p99_ms']:.1f} ms"
                   f" ({trivial_result['server_cpu_ms_per_request']:.3f} ms CPU/request,"
                   f" server {trivial_result['server_cores']:.2f} cores, wrk {trivial_result['wrk_cores']:.2f},"
                   f" other {trivial_result['other_cores']:.2f});"
@@ -290,7 +340,8 @@ def main() -> int:
                   f" ({inbox_result['server_cpu_ms_per_request']:.3f} ms CPU/request,"
                   f" server {inbox_result['server_cores']:.2f} cores, wrk {inbox_result['wrk_cores']:.2f},"
                   f" other {inbox_result['other_cores']:.2f};"
-                  f" non-2xx {inbox_result['non_2xx']})", flush=True)
+                  f" non-2xx {inbox_result['non_2xx']})" + ("  (NOISY: other jobs were running)" if noisy else ""),
+                  flush=True)
 
         time.sleep(1.0)  # requests still in flight when wrk stopped finish first
         database = sqlite3.connect(work / "data" / "node.db")
@@ -299,9 +350,9 @@ def main() -> int:
         flood_result = run_wrk(f"http://{host}/inbox", script, flood, args.duration, args.connections)
         stored_after_flood = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
         without_job = database.execute(
-            "SELECT count(*) FROM inbox_items WHERE id NOT IN"
-            " (SELECT CAST(json_extract(payload, '$.item_id') AS INTEGER) FROM jobs WHERE kind = 'inbox')").fetchone()[0]
-        expected = sum(min(r["inbox"]["requests"] - r["inbox"]["non_2xx"], args.requests) for r in rounds)
+            "SELECT count(*) FROM inbox_items WHERE id NOT IN (SELECT CAST(json_extract(payload, '$.item_id')"
+            " AS INTEGER) FROM jobs WHERE kind = 'inbox')").fetchone()[0]
+        expected = sum(min(run["requests"] - run["non_2xx"], args.requests) for run in inbox_attempts)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)
@@ -311,6 +362,8 @@ def main() -> int:
     summary = {
         "machine": {"cpus": os.cpu_count(), "workers": args.workers, "connections": args.connections,
                     "sqlite_synchronous": args.synchronous},
+        "noisy_rounds": sum(any(r[kind]["other_cores"] > NOISY_SHARE for kind in ("trivial", "inbox"))
+                            for r in rounds),
         "idle_rss_mb_per_worker": idle,
         "rounds": rounds,
         "inbox_rps_best": best["inbox"]["rps"],
@@ -340,7 +393,8 @@ def main() -> int:
     results.mkdir(parents=True, exist_ok=True)
     (results / "inbox.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: summary[k] for k in ("ratio_to_trivial_per_round", "cpu_per_request_ms_per_round",
-                                              "inbox_rps_best", "inbox_p99_ms_worst", "trivial_p99_ms_worst",
+                                              "noisy_rounds", "inbox_rps_best", "inbox_p99_ms_worst",
+                                              "trivial_p99_ms_worst",
                                               "accepted_distinct", "stored", "stored_without_job", "flood",
                                               "goals")}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
