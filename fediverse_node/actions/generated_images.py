@@ -57,7 +57,7 @@ class GeneratedImagePublisher:
             log.warning("generation %d (account %d): %s", job.id, job.account_id, FLAGGED_REASON)
             async with database.write() as conn:
                 await generation_store.finish(conn, job.id, generation_store.FAILED, outcome="flagged",
-                                              error=FLAGGED_REASON)
+                                              error=FLAGGED_REASON, worker=job.worker)
             return
         provenance = self._provenance(job, image)
         processed = await asyncio.to_thread(encode_generated, image.image, self._services.settings.media,
@@ -65,16 +65,19 @@ class GeneratedImagePublisher:
         file_name, thumbnail_name = await asyncio.to_thread(self._storage.save, processed)
         async with database.write() as conn:
             current = await generation_store.get_generation(conn, job.id)
-            if current is None or current.state != generation_store.RUNNING or current.cancel_requested:
-                if current is not None and current.state == generation_store.RUNNING:
-                    await generation_store.finish(conn, job.id, generation_store.CANCELED, outcome="canceled",
-                                                  error="canceled while running")
+            if current is None or current.state != generation_store.RUNNING or current.worker != job.worker:
+                log.info("generation %d: taken over or ended meanwhile; this copy is dropped", job.id)
+                return
+            if current.cancel_requested:
+                await generation_store.finish(conn, job.id, generation_store.CANCELED, outcome="canceled",
+                                              error="canceled while running", worker=job.worker)
                 return
             media = await insert_attachment(conn, job.account_id, processed, file_name, thumbnail_name,
                                             self._alt_text(job), provenance)
             post = await publish_generated(self._runtime, conn, job, media, self.model_name)
             outcome = "published" if post is not None else ("stored" if job.post_json is None else "author_gone")
-            await generation_store.finish(conn, job.id, generation_store.DONE, outcome=outcome, media_id=media.id)
+            await generation_store.finish(conn, job.id, generation_store.DONE, outcome=outcome, media_id=media.id,
+                                          worker=job.worker)
         runtime_wake(self._runtime)
         log.info("generation %d: image %s stored (%s)%s", job.id, file_name, provenance.safety,
                  f"; post {post.uri} published" if post is not None else "")
@@ -97,6 +100,8 @@ class GeneratedImagePublisher:
     async def model_unavailable(self, reason: str) -> None:
         """With `when_unavailable = "publish_without_image"`, publish what waits; otherwise it waits."""
         if self._services.settings.generation.when_unavailable != "publish_without_image":
+            async with self._services.database.write() as conn:
+                await generation_store.note_waiting(conn, f"waiting: the model cannot be loaded: {reason}")
             return
         async with self._services.database.read() as conn:
             waiting = await generation_store.list_queued(conn)

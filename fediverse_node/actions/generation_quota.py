@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.config import GenerationSettings
@@ -12,6 +13,7 @@ from fediverse_node.domain.errors import Rejected
 from fediverse_node.store import generations as generation_store
 from fediverse_node.store.accounts import now_utc
 
+QUOTA_LOCK_KEY = 0x66_6E_67_65_6E  # "fngen": the advisory lock taken while counting (PostgreSQL)
 BUSY_RETRY_SECONDS = 30  # what a full queue tells a client: look again in about half a minute
 
 
@@ -25,7 +27,10 @@ class GenerationRefused(Rejected):
 
 async def check_quota(conn: AsyncConnection, settings: GenerationSettings, account_id: int) -> None:
     """Raise GenerationRefused when the node's queue or the account's share of it is full. Run it in the
-    transaction that adds the job (SQLite's write lock makes count-then-insert atomic)."""
+    transaction that adds the job: SQLite's write lock makes count-then-insert atomic; on PostgreSQL a
+    transaction-scoped advisory lock does, so parallel requests cannot all count the old total."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUOTA_LOCK_KEY})
     load = await generation_store.queue_load(conn, account_id)
     if load.pending >= settings.queue_limit:
         raise GenerationRefused(f"the image queue is full ({load.pending} waiting); try again later",

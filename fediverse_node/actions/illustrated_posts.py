@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fediverse_node.actions.federated import enqueue_new_post, publish_and_deliver, remote_mention_resolver
 from fediverse_node.actions.generation_quota import check_quota
 from fediverse_node.actions.posting import (NewPost, PostRejected, RemoteMentionResolver, prepare_post,
-                                            store_new_post)
+                                            reject_nul, store_new_post)
 from fediverse_node.domain.accounts import Account
 from fediverse_node.domain.media import MediaAttachment
 from fediverse_node.domain.posts import Hashtag, Mention, Post, Visibility
@@ -88,6 +88,8 @@ async def post_with_illustration(runtime: FederationRuntime, author: Account, ne
         reason = "without an image, as asked" if not illustration.want_image else \
             "without an image: image generation is off on this node"
         return PostOutcome(post, True, None, f"published {reason}")
+    reject_nul("the prompt", illustration.prompt)
+    reject_nul("the alt text", illustration.alt_text)
     given_prompt = (illustration.prompt or "").strip() or None
     if given_prompt is not None and len(given_prompt) > MAX_PROMPT_CHARACTERS:
         raise PostRejected(f"a prompt has at most {MAX_PROMPT_CHARACTERS} characters")
@@ -100,7 +102,8 @@ async def post_with_illustration(runtime: FederationRuntime, author: Account, ne
         await check_quota(conn, settings, requester_id or author.id)
         job = await generation_store.insert_generation(conn, NewGeneration(
             account_id=author.id, prompt=prompt,
-            prompt_public=given_prompt is None or settings.publish_given_prompt or illustration.prompt_is_public,
+            prompt_public=_prompt_is_public(post, given_prompt is None or settings.publish_given_prompt
+                                            or illustration.prompt_is_public),
             negative_prompt=settings.negative_prompt, seed=secrets.randbits(32), steps=settings.steps,
             guidance_scale=settings.guidance_scale, width=settings.width, height=settings.height,
             max_attempts=settings.max_attempts, post_id=post.id, post_json=encode_pending_post(post),
@@ -108,6 +111,12 @@ async def post_with_illustration(runtime: FederationRuntime, author: Account, ne
     services.notify_generation_queued()
     return PostOutcome(post, False, job,
                        f"queued for its image (generation {job.id}); the post is published when the image is ready")
+
+
+def _prompt_is_public(post: Post, publishable: bool) -> bool:
+    """Only the prompt of a public or unlisted post is ever shown outside its Note (the generation API
+    is read by anyone): a followers-only or direct post's words stay with its recipients."""
+    return publishable and post.visibility.is_listed_in_outbox
 
 
 def content_label_html(label_template: str, model: str) -> str:

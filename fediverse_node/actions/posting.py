@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from fediverse_node.store.accounts import now_utc
 from fediverse_node.store.ids import new_post_id
 
 MAX_POST_CHARACTERS = 5000
+MAX_SUMMARY_CHARACTERS = 1000
+MAX_URI_LENGTH = 2048  # the posts.in_reply_to_uri column
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # BCP 47-ish, at most 35 characters
 
 
 class PostRejected(ValueError):
@@ -62,6 +66,25 @@ async def _resolve_mentions(services: Services, text: str,
     return resolved
 
 
+def reject_nul(name: str, value: str | None) -> None:
+    if value is not None and "\x00" in value:
+        raise PostRejected(f"{name} contains a NUL character")
+
+
+def check_new_post_fields(new: NewPost) -> None:
+    """Everything the database could refuse is refused here, with a reason, before anything is accepted."""
+    for name, value in (("the text", new.text), ("the content warning", new.summary)):
+        reject_nul(name, value)
+    if len(new.summary) > MAX_SUMMARY_CHARACTERS:
+        raise PostRejected(f"a content warning has at most {MAX_SUMMARY_CHARACTERS} characters")
+    if new.language is not None and (len(new.language) > 35 or not LANGUAGE.fullmatch(new.language)):
+        raise PostRejected("language must be a language code such as en or pt-BR")
+    reply = new.in_reply_to_uri
+    if reply is not None and (len(reply) > MAX_URI_LENGTH or not reply.startswith(("https://", "http://"))
+                              or any(ch.isspace() or ch == "\x00" for ch in reply)):
+        raise PostRejected(f"the post replied to must be an http(s) URL of at most {MAX_URI_LENGTH} characters")
+
+
 async def prepare_post(services: Services, author: Account, new: NewPost,
                        resolve_remote: RemoteMentionResolver | None = None, post_id: int | None = None) -> Post:
     """Check and format a new local post (mentions resolved, HTML made) without storing it."""
@@ -72,6 +95,7 @@ async def prepare_post(services: Services, author: Account, new: NewPost,
         raise PostRejected("a post needs some text")
     if len(text) > MAX_POST_CHARACTERS:
         raise PostRejected(f"a post has at most {MAX_POST_CHARACTERS} characters")
+    check_new_post_fields(new)
     formatted = format_plain_text(text, local_domain=services.urls.domain, hashtag_url=services.urls.hashtag,
                                   mentions=await _resolve_mentions(services, text, resolve_remote))
     created_at = now_utc()

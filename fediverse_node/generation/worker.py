@@ -90,6 +90,7 @@ class GenerationWorker:
         self._control: _RunControl | None = None
         self._finishing: set[asyncio.Task[None]] = set()
         self.status = "stopped"
+        self._last_load_attempt = -float("inf")
         self.unavailable_reason: str | None = None
         self.ready = asyncio.Event()
 
@@ -120,10 +121,15 @@ class GenerationWorker:
         await self._requeue_abandoned()
         while not self._stopping:
             try:
-                if self._runner is None and not await self._load_model():
-                    await self._sink.model_unavailable(self.unavailable_reason or "")
-                    await self._sleep(self._settings.retry_load_seconds)
-                    continue
+                if self._runner is None:
+                    # A wake (a new post) while unavailable only lets the sink act on it; the model is
+                    # loaded again only every retry_load_seconds.
+                    due = time.monotonic() - self._last_load_attempt >= self._settings.retry_load_seconds
+                    if not (due and await self._load_model()):
+                        await self._sink.model_unavailable(self.unavailable_reason or "")
+                        wait = self._settings.retry_load_seconds - (time.monotonic() - self._last_load_attempt)
+                        await self._sleep(max(0.0, wait))
+                        continue
                 claimed = await self._claim()
                 if claimed:
                     await self._run_batch(claimed)
@@ -146,7 +152,7 @@ class GenerationWorker:
     async def _load_model(self) -> bool:
         loop = asyncio.get_running_loop()
         self.status = "loading"
-        started = time.monotonic()
+        started = self._last_load_attempt = time.monotonic()
         try:
             runner = await loop.run_in_executor(self._executor, self._load, self._settings)
             if self._settings.warm_up:
@@ -223,6 +229,10 @@ class GenerationWorker:
         finally:
             reporter.cancel()
             self._control = None
+        if time.monotonic() > control.deadline:  # no step came to stop it (one long step, the decode)
+            await self._end_all(jobs, generation_store.FAILED, "timeout",
+                                f"took longer than {self._settings.job_timeout_seconds:g} s")
+            return
         # Storing and publishing run while the next batch is generated (the thread is free again).
         task = asyncio.create_task(self._finish_batch(jobs, control, images), name="generation-publish")
         self._finishing.add(task)
@@ -254,13 +264,19 @@ class GenerationWorker:
             return
         async with self._database.write() as conn:
             for job in jobs:
-                await generation_store.finish(conn, job.id, state, outcome=outcome, error=error)
+                await generation_store.finish(conn, job.id, state, outcome=outcome, error=error, worker=self.name)
 
     async def _report_progress(self, jobs: list[GenerationJob], control: _RunControl) -> None:
         """Save each step as it comes (renewing the lease); with no step for a while (a long decode),
         renew the lease anyway. At most one save per `progress_interval_seconds`."""
         heartbeat = max(1.0, self._settings.lease_seconds / 3)
         while True:
+            if time.monotonic() > control.deadline + heartbeat:
+                # Past its time limit with no step to stop it: stop renewing the lease, so that the job
+                # is taken up again if this thread never comes back.
+                log.error("generation job(s) %s passed their time limit without a step; the worker thread "
+                          "may be stuck", [job.id for job in jobs])
+                return
             try:
                 await asyncio.wait_for(control.stepped.wait(), heartbeat)
             except TimeoutError:

@@ -27,6 +27,10 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFE
 _BACKGROUND = (255, 255, 255)
 
 
+# The longest side each output format can encode (WebP's format limit, libjpeg's).
+MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 2**31 - 1}
+
+
 class MediaRejected(Rejected):
     """An image the node will not take: 413 when it is too large to read, 422 otherwise."""
 
@@ -67,6 +71,10 @@ def sanitize_upload(data: bytes, settings: MediaSettings) -> ProcessedImage:
         if width * height > settings.max_upload_pixels:
             raise MediaRejected(f"image is {width}x{height} pixels; the limit is "
                                 f"{settings.max_upload_pixels} pixels in all")
+        longest = MAX_SIDE[settings.image_format]
+        if max(width, height) > longest:
+            raise MediaRejected(f"image is {width}x{height} pixels; {settings.image_format} images have at "
+                                f"most {longest} pixels on a side")
         # 3. Decode, turn upright, convert to sRGB
         try:
             opened.load()

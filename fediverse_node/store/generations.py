@@ -49,6 +49,7 @@ class GenerationJob:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    worker: str | None = None  # who holds it while it runs
 
     @property
     def batch_key(self) -> tuple[Any, ...]:
@@ -82,7 +83,8 @@ def _job(row: Any) -> GenerationJob:
         width=row.width, height=row.height, progress_step=row.progress_step, progress_total=row.progress_total,
         attempts=row.attempts, max_attempts=row.max_attempts, cancel_requested=row.cancel_requested,
         media_id=row.media_id, outcome=row.outcome, error=row.error,
-        created_at=utc(row.created_at), finished_at=utc(row.finished_at))  # type: ignore[arg-type]
+        created_at=utc(row.created_at), finished_at=utc(row.finished_at),  # type: ignore[arg-type]
+        worker=row.worker)
 
 
 async def insert_generation(conn: AsyncConnection, new: NewGeneration) -> GenerationJob:
@@ -142,7 +144,7 @@ async def requeue_abandoned(conn: AsyncConnection, dead_workers: Sequence[str] =
         state=FAILED, outcome="crashed", finished_at=moment, locked_until=None,
         error="the worker stopped while making this image, too many times"))).rowcount
     requeued = (await conn.execute(update(generations).where(abandoned).values(
-        state=QUEUED, locked_until=None, worker=None, progress_step=0))).rowcount
+        state=QUEUED, locked_until=None, worker=None, progress_step=0, cancel_requested=False))).rowcount
     return requeued or 0, failed or 0
 
 
@@ -157,9 +159,10 @@ async def claim(conn: AsyncConnection, worker: str, limit: int, lease_seconds: f
     if first is None:
         return []
     ids = [first.id]
-    if limit > 1:
+    if limit > 1 and first.attempts == 0:  # a job tried before runs alone: it may be the one that crashes
         same = select(generations.c.id).where(
-            generations.c.state == QUEUED, generations.c.id != first.id, generations.c.steps == first.steps,
+            generations.c.state == QUEUED, generations.c.id != first.id, generations.c.attempts == 0,
+            generations.c.steps == first.steps,
             generations.c.guidance_scale == first.guidance_scale, generations.c.width == first.width,
             generations.c.height == first.height, generations.c.negative_prompt == first.negative_prompt,
         ).order_by(generations.c.id).limit(limit - 1)
@@ -198,11 +201,21 @@ async def request_cancel(conn: AsyncConnection, job_id: int) -> str | None:
     return job.state
 
 
+def _held_by(job_id: int, worker: str | None) -> Any:
+    """The row of a job, and only while `worker` holds it running (when a worker is named)."""
+    condition = generations.c.id == job_id
+    if worker is not None:
+        condition = and_(condition, generations.c.state == RUNNING, generations.c.worker == worker)
+    return condition
+
+
 async def finish(conn: AsyncConnection, job_id: int, state: str, *, outcome: str, error: str | None = None,
-                 media_id: int | None = None) -> None:
-    await conn.execute(update(generations).where(generations.c.id == job_id).values(
+                 media_id: int | None = None, worker: str | None = None) -> bool:
+    """End a job. With `worker`, only while that worker still holds it (its lease was not taken over)."""
+    result = await conn.execute(update(generations).where(_held_by(job_id, worker)).values(
         state=state, outcome=outcome, error=(error or None) and error[:2000], media_id=media_id,
         finished_at=now_utc(), locked_until=None))
+    return bool(result.rowcount)
 
 
 async def release(conn: AsyncConnection, job_ids: Sequence[int], error: str) -> None:
@@ -210,17 +223,23 @@ async def release(conn: AsyncConnection, job_ids: Sequence[int], error: str) -> 
     await conn.execute(update(generations).where(generations.c.id.in_(list(job_ids)),
                                                  generations.c.state == RUNNING).values(
         state=QUEUED, attempts=generations.c.attempts - 1, locked_until=None, worker=None, progress_step=0,
-        error=error[:2000]))
+        cancel_requested=False, error=error[:2000]))
 
 
 async def retry_or_fail(conn: AsyncConnection, job: GenerationJob, error: str) -> bool:
-    """After an error: queued again while tries are left (True), else failed."""
+    """After an error: queued again while tries are left (True), else failed. Only while the job's
+    worker still holds it."""
     if job.attempts >= job.max_attempts:
-        await finish(conn, job.id, FAILED, outcome="error", error=error)
+        await finish(conn, job.id, FAILED, outcome="error", error=error, worker=job.worker)
         return False
-    await conn.execute(update(generations).where(generations.c.id == job.id).values(
-        state=QUEUED, locked_until=None, worker=None, progress_step=0, error=error[:2000]))
+    await conn.execute(update(generations).where(_held_by(job.id, job.worker)).values(
+        state=QUEUED, locked_until=None, worker=None, progress_step=0, cancel_requested=False, error=error[:2000]))
     return True
+
+
+async def note_waiting(conn: AsyncConnection, reason: str) -> None:
+    """Say on every waiting job why it waits (the author reads it in `generation show` and the API)."""
+    await conn.execute(update(generations).where(generations.c.state == QUEUED).values(error=reason[:2000]))
 
 
 async def list_queued(conn: AsyncConnection, limit: int = 1000) -> list[GenerationJob]:

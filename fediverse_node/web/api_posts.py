@@ -84,7 +84,7 @@ def api_posts_blueprint(services: Services, runtime: Callable[[], FederationRunt
     @blueprint.post(GENERATIONS + "/<raw_id>/cancel")
     async def cancel(raw_id: str) -> Response:
         account = await authenticated_account(services, "write:statuses")
-        job_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else None
+        job_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18 else None
         async with services.database.write() as conn:
             job = await generation_store.get_generation(conn, job_id) if job_id is not None else None
             if job is None or job.account_id != account.id:

@@ -22,7 +22,7 @@ from fediverse_node.web.errors import ApiError
 from fediverse_node.web.responses import dump_json, json_response
 
 PREFIX = "/api/fediverse-node/v1/generations"
-POLL_SECONDS = 0.1  # how often a stream looks at its job's row
+POLL_SECONDS = 0.2  # how often a stream looks at its job's row
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -50,9 +50,11 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 def generations_blueprint(services: Services) -> Blueprint:
     blueprint = Blueprint("generations", __name__)
     max_seconds = services.settings.generation.events_max_seconds
+    max_streams = services.settings.generation.events_max_streams
+    open_streams = [0]  # streams open in this process
 
     async def _load(raw_id: str) -> GenerationJob:
-        if not raw_id.isdigit() or len(raw_id) > 18:
+        if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
             raise ApiError(404, "no such generation")
         async with services.database.read() as conn:
             job = await generation_store.get_generation(conn, int(raw_id))
@@ -67,8 +69,19 @@ def generations_blueprint(services: Services) -> Blueprint:
     @blueprint.get(PREFIX + "/<raw_id>/events")
     async def events(raw_id: str) -> Response:
         first = await _load(raw_id)
+        if open_streams[0] >= max_streams:
+            raise ApiError(503, f"too many progress streams open (at most {max_streams}); try again soon",
+                           {"Retry-After": "5"})
 
         async def stream() -> AsyncIterator[bytes]:
+            open_streams[0] += 1
+            try:
+                async for chunk in _updates():
+                    yield chunk
+            finally:
+                open_streams[0] -= 1
+
+        async def _updates() -> AsyncIterator[bytes]:
             job: GenerationJob | None = first
             seen: tuple[str, int] | None = None
             started = last_sent = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,12 @@ def test_tokens_are_required_and_checked(illustrating_node: LiveNode) -> None:
 @pytest.mark.parametrize("body, status", [
     ({"status": "   "}, 422), ({"status": "x" * 5001}, 422), ({"status": "hi", "visibility": "everyone"}, 422),
     ({"status": 5}, 422), ({"status": "hi", "prompt": "p" * 1001}, 422),
+    ({"status": "hi", "language": "x" * 36}, 422), ({"status": "hi", "language": "en; drop"}, 422),
+    ({"status": "hi", "in_reply_to": "javascript:alert(1)"}, 422),
+    ({"status": "hi", "in_reply_to": "https://x.example/" + "a" * 2048}, 422),
+    ({"status": "nul \u0000 here"}, 422), ({"status": "hi", "prompt": "a\u0000b"}, 422),
+    ({"status": "hi", "image_description": "a\u0000b"}, 422), ({"status": "hi", "spoiler_text": "c" * 1001}, 422),
+    ({"status": "hi", "no_image": True, "language": "y" * 40}, 422),
 ])
 def test_bad_posts_are_refused_with_a_reason(illustrating_node: LiveNode, body: dict[str, Any], status: int) -> None:
     answer = illustrating_node.http.post(POSTS, json=body, headers=token_for(illustrating_node, "alice"))
@@ -100,3 +107,20 @@ def test_cancel_is_for_the_author_only(idle_node: LiveNode) -> None:
     assert answer.status_code == 200 and answer.json() == {"id": job_id, "state": "canceled", "canceled": True}
     assert node.http.post(cancel, headers=alice).status_code == 409
     assert httpx.get(node.base_url + f"/api/fediverse-node/v1/generations/{job_id}").json()["state"] == "canceled"
+
+
+def test_the_words_of_a_direct_post_are_not_shown_by_the_generation_api(idle_node: LiveNode) -> None:
+    node = idle_node
+    body = node.http.post(POSTS, json={"status": "door code is 4711", "visibility": "direct"},
+                          headers=token_for(node, "alice")).json()
+    status = node.http.get(f"/api/fediverse-node/v1/generations/{body['generation']['id']}").json()
+    assert "4711" not in json.dumps(status) and "prompt" not in status and "4711" not in json.dumps(body)
+
+
+@pytest.mark.parametrize("raw", ["%C2%B2", "%D9%A3", "1%00"])
+def test_odd_digits_in_ids_are_404(illustrating_node: LiveNode, raw: str) -> None:
+    for path in (f"/api/fediverse-node/v1/generations/{raw}", f"/api/fediverse-node/v1/generations/{raw}/events"):
+        assert illustrating_node.http.get(path).status_code == 404
+    cancel = illustrating_node.http.post(f"/api/fediverse-node/v1/generations/{raw}/cancel",
+                                         headers=token_for(illustrating_node, "alice"))
+    assert cancel.status_code == 404

@@ -140,3 +140,21 @@ def test_a_colour_profile_is_converted_to_srgb_and_dropped():
     processed = sanitize_upload(data, MediaSettings(image_format="png"))
     with Image.open(io.BytesIO(processed.data)) as image:
         assert "icc_profile" not in image.info
+
+
+def test_a_side_longer_than_webp_allows_is_refused_not_a_crash() -> None:
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from fediverse_node.config import MediaSettings
+    from fediverse_node.media.processing import MediaRejected, sanitize_upload
+
+    buffer = _io.BytesIO()
+    _Image.new("RGB", (20000, 2), "white").save(buffer, "JPEG")
+    try:
+        sanitize_upload(buffer.getvalue(), MediaSettings(image_format="webp"))
+    except MediaRejected as error:
+        assert error.status == 422 and "16383" in error.reason
+    else:
+        raise AssertionError("a 20000-pixel-wide image was accepted for WebP")
