@@ -113,3 +113,13 @@ def test_alt_text_can_be_replaced_and_no_image_publishes_at_once(illustrating_no
     plain = post(node, "just words", want_image=False)
     assert plain.published and plain.generation is None
     assert node.http.get(plain.post.uri, headers=AS2).json()["attachment"] == []
+
+
+def test_the_html_page_shows_the_image_with_its_alt_text(illustrating_node: LiveNode) -> None:
+    node = illustrating_node
+    outcome = post(node, "a lantern in fog")
+    wait_until_ended(node, outcome.generation.id)
+    page = node.http.get(outcome.post.url, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert 'alt="AI-generated image: a lantern in fog"' in page.text and 'class="u-photo"' in page.text
+    assert 'property="og:image"' in page.text and "AI-generated image · tiny-sd" in page.text
