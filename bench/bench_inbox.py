@@ -8,8 +8,10 @@ known key again.
 Method: a fake remote actor (served from this process) signs N distinct Like activities ahead of time;
 wrk replays them from a Lua script (each request once), so the server does the real work per request:
 parse, digest, RSA verify with the cached key, insert-or-ignore, enqueue. Job workers are off in the
-server (`run_jobs = false`) so that accepting is measured, not processing. Rounds alternate between
-the trivial endpoint (POST /health with a body of the same size) and the inbox.
+server (`run_jobs = false`) so that accepting is measured, not processing. A warm-up of bad signatures
+lets each worker fetch the key; the flood of bad signatures follows at once (the key is known and was
+fetched under key_refetch_seconds ago); then rounds alternate between the trivial endpoint (POST /health
+with a body of the same size) and the inbox.
 
 Each round's server CPU per request is measured too, with the cores taken by the server, by wrk and by
 other processes; a run during which other processes took more than 10% of a core is repeated (up to
@@ -295,6 +297,15 @@ def main() -> int:
         # warm up: each worker fetches the key once
         run_wrk(f"http://{host}/inbox", script, flood, 2, 8)
         key_fetches_after_warmup = len(fetches)
+        # The flood, while the key is known (fetched under key_refetch_seconds ago: a run of rounds with
+        # repeats can take longer than that, after which one refetch per worker is allowed by design).
+        database = sqlite3.connect(work / "data" / "node.db")
+        stored_before_flood = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
+        fetches_before_flood = len(fetches)
+        flood_result = run_wrk(f"http://{host}/inbox", script, flood, args.duration, args.connections)
+        time.sleep(0.5)
+        flood_rows = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0] - stored_before_flood
+        flood_fetches = len(fetches) - fetches_before_flood
 
         attempt_numbers = iter(range(args.rounds, 10**6))
 
@@ -344,11 +355,7 @@ def main() -> int:
                   flush=True)
 
         time.sleep(1.0)  # requests still in flight when wrk stopped finish first
-        database = sqlite3.connect(work / "data" / "node.db")
-        stored_before_flood = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
-        fetches_before_flood = len(fetches)
-        flood_result = run_wrk(f"http://{host}/inbox", script, flood, args.duration, args.connections)
-        stored_after_flood = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
+        stored = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
         without_job = database.execute(
             "SELECT count(*) FROM inbox_items WHERE id NOT IN (SELECT CAST(json_extract(payload, '$.item_id')"
             " AS INTEGER) FROM jobs WHERE kind = 'inbox')").fetchone()[0]
@@ -373,18 +380,17 @@ def main() -> int:
         "inbox_p99_ms_worst": max(r["inbox"]["p99_ms"] for r in rounds),
         "trivial_p99_ms_worst": max(r["trivial"]["p99_ms"] for r in rounds),
         "accepted_distinct": expected,
-        "stored": stored_before_flood,
+        "stored": stored,
         "stored_without_job": without_job,
         "key_fetches_warmup": key_fetches_after_warmup,
         "flood": {"requests": flood_result["requests"], "non_2xx": flood_result["non_2xx"],
-                  "rows_written": stored_after_flood - stored_before_flood,
-                  "key_fetches": len(fetches) - fetches_before_flood},
+                  "rows_written": flood_rows, "key_fetches": flood_fetches},
     }
     summary["goals"] = {
         "rps >= 3000": best["inbox"]["rps"] >= 3000,
         "ratio >= 0.75 (each round)": min(ratios) >= 0.75,
         "p99 < 50 ms": summary["inbox_p99_ms_worst"] < 50,
-        "every accepted activity stored": stored_before_flood >= expected,
+        "every accepted activity stored": stored >= expected,
         "every stored activity has its job": without_job == 0,
         "flood writes nothing": summary["flood"]["rows_written"] == 0,
         "flood fetches no key": summary["flood"]["key_fetches"] == 0,
