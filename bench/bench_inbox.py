@@ -356,6 +356,7 @@ def main() -> int:
 
         time.sleep(1.0)  # requests still in flight when wrk stopped finish first
         stored = database.execute("SELECT count(*) FROM inbox_items").fetchone()[0]
+        files_mb = {path.name: round(path.stat().st_size / 1e6, 1) for path in (work / "data").glob("node.db*")}
         without_job = database.execute(
             "SELECT count(*) FROM inbox_items WHERE id NOT IN (SELECT CAST(json_extract(payload, '$.item_id')"
             " AS INTEGER) FROM jobs WHERE kind = 'inbox')").fetchone()[0]
@@ -382,6 +383,7 @@ def main() -> int:
         "accepted_distinct": expected,
         "stored": stored,
         "stored_without_job": without_job,
+        "database_files_mb": files_mb,
         "key_fetches_warmup": key_fetches_after_warmup,
         "flood": {"requests": flood_result["requests"], "non_2xx": flood_result["non_2xx"],
                   "rows_written": flood_rows, "key_fetches": flood_fetches},
