@@ -109,7 +109,7 @@ class GenerationSettings(_Section):
     lease_seconds: float = Field(default=120.0, ge=5, le=86_400)
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
     retry_load_seconds: float = Field(default=300.0, gt=0, le=86_400)
-    progress_interval_seconds: float = Field(default=0.2, ge=0, le=60)
+    progress_interval_seconds: float = Field(default=0.5, ge=0, le=60)
     events_max_seconds: float = Field(default=1800.0, ge=1, le=86_400)
     events_max_streams: int = Field(default=200, ge=1, le=100_000)
     queue_limit: int = Field(default=100, ge=1, le=1_000_000)

@@ -15,7 +15,7 @@ from pathlib import PurePath
 from fediverse_node import SOFTWARE_NAME, __version__
 from fediverse_node.actions.federated import runtime_wake
 from fediverse_node.actions.illustrated_posts import default_alt_text, publish_generated, publish_without_image
-from fediverse_node.domain.media import Provenance
+from fediverse_node.domain.media import ProcessedImage, Provenance
 from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.generation.pipeline import GeneratedImage
 from fediverse_node.media.processing import encode_generated
@@ -60,9 +60,7 @@ class GeneratedImagePublisher:
                                               error=FLAGGED_REASON, worker=job.worker)
             return
         provenance = self._provenance(job, image)
-        processed = await asyncio.to_thread(encode_generated, image.image, self._services.settings.media,
-                                            provenance)
-        file_name, thumbnail_name = await asyncio.to_thread(self._storage.save, processed)
+        processed, (file_name, thumbnail_name) = await asyncio.to_thread(self._encode_and_store, image, provenance)
         async with database.write() as conn:
             current = await generation_store.get_generation(conn, job.id)
             if current is None or current.state != generation_store.RUNNING or current.worker != job.worker:
@@ -81,6 +79,12 @@ class GeneratedImagePublisher:
         runtime_wake(self._runtime)
         log.info("generation %d: image %s stored (%s)%s", job.id, file_name, provenance.safety,
                  f"; post {post.uri} published" if post is not None else "")
+
+    def _encode_and_store(self, image: GeneratedImage,
+                          provenance: Provenance) -> tuple[ProcessedImage, tuple[str, str]]:
+        """On a worker thread: encode with the provenance inside, then write both files (fsynced)."""
+        processed = encode_generated(image.image, self._services.settings.media, provenance)
+        return processed, self._storage.save(processed)
 
     def _provenance(self, job: GenerationJob, image: GeneratedImage) -> Provenance:
         return Provenance(

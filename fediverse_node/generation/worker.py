@@ -9,6 +9,7 @@ time limit, or the worker stopping interrupts the run at its next step.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -164,6 +165,8 @@ class GenerationWorker:
         except Exception as error:  # a broken model folder can fail in many ways; say which
             self._mark_unavailable(f"{type(error).__name__}: {error}")
             return False
+        finally:
+            _settle_garbage_collector()
         self._runner = runner
         self.status, self.unavailable_reason = "ready", None
         self.ready.set()
@@ -243,7 +246,8 @@ class GenerationWorker:
     async def _finish_batch(self, jobs: list[GenerationJob], control: _RunControl,
                             images: Sequence[GeneratedImage]) -> None:
         try:
-            await self._report_once(jobs, control)  # the last step, and any cancel asked during the decode
+            # A cancel asked for during the decode is seen by the sink, which reads each job's row in the
+            # transaction that publishes it (and saves the last step with the job's end).
             kept = [(job, image) for job, image in zip(jobs, images) if job.id not in control.canceled_ids]
             await self._end_all([job for job in jobs if job.id in control.canceled_ids],
                                 generation_store.CANCELED, "canceled", "canceled while running")
@@ -297,6 +301,14 @@ class GenerationWorker:
         control.canceled_ids |= canceled
         if control.canceled_ids >= {job.id for job in jobs} and control.stop_reason is None:
             control.stop_reason = "canceled"
+
+
+def _settle_garbage_collector() -> None:
+    """torch, diffusers and the model add millions of long-lived objects: move them out of the
+    collector's sight (gc.freeze, as the server does at start-up), or every full collection walks them
+    and pauses the web server's requests for a hundred milliseconds or more."""
+    gc.collect()
+    gc.freeze()
 
 
 def _note_step(control: _RunControl, step: int, total: int) -> None:

@@ -212,9 +212,11 @@ def _held_by(job_id: int, worker: str | None) -> Any:
 async def finish(conn: AsyncConnection, job_id: int, state: str, *, outcome: str, error: str | None = None,
                  media_id: int | None = None, worker: str | None = None) -> bool:
     """End a job. With `worker`, only while that worker still holds it (its lease was not taken over)."""
-    result = await conn.execute(update(generations).where(_held_by(job_id, worker)).values(
-        state=state, outcome=outcome, error=(error or None) and error[:2000], media_id=media_id,
-        finished_at=now_utc(), locked_until=None))
+    values: dict[str, Any] = {"state": state, "outcome": outcome, "error": (error or None) and error[:2000],
+                              "media_id": media_id, "finished_at": now_utc(), "locked_until": None}
+    if state == DONE:
+        values["progress_step"] = generations.c.progress_total
+    result = await conn.execute(update(generations).where(_held_by(job_id, worker)).values(**values))
     return bool(result.rowcount)
 
 
