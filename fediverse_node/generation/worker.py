@@ -51,6 +51,7 @@ class _RunControl:
     stop_reason: str | None = None  # "canceled" or "stopping"
     canceled_ids: set[int] = field(default_factory=set)
     step: tuple[int, int] | None = None
+    notified: float = -float("inf")  # when the event loop was last told of a step
     stepped: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -212,7 +213,13 @@ class GenerationWorker:
                 raise GenerationCanceled(control.stop_reason)
             if time.monotonic() > control.deadline:
                 raise GenerationTimedOut(f"took longer than {self._settings.job_timeout_seconds:g} s")
-            loop.call_soon_threadsafe(_note_step, control, step, total)
+            control.step = (step, total)  # read by the reporter; a tuple is swapped whole
+            now = time.monotonic()
+            if now - control.notified >= self._settings.progress_interval_seconds or step >= total:
+                # Wake the event loop only as often as progress is saved: every wake-up costs the
+                # pipeline thread a hand-over of the GIL.
+                control.notified = now
+                loop.call_soon_threadsafe(control.stepped.set)
 
         reporter = asyncio.create_task(self._report_progress(jobs, control))
         try:
@@ -309,8 +316,3 @@ def _settle_garbage_collector() -> None:
     and pauses the web server's requests for a hundred milliseconds or more."""
     gc.collect()
     gc.freeze()
-
-
-def _note_step(control: _RunControl, step: int, total: int) -> None:
-    control.step = (step, total)
-    control.stepped.set()
