@@ -214,7 +214,7 @@ async def finish(conn: AsyncConnection, job_id: int, state: str, *, outcome: str
     """End a job. With `worker`, only while that worker still holds it (its lease was not taken over)."""
     values: dict[str, Any] = {"state": state, "outcome": outcome, "error": (error or None) and error[:2000],
                               "media_id": media_id, "finished_at": now_utc(), "locked_until": None}
-    if state == DONE:
+    if state == DONE and media_id is not None:  # the image was made: every step ran
         values["progress_step"] = generations.c.progress_total
     result = await conn.execute(update(generations).where(_held_by(job_id, worker)).values(**values))
     return bool(result.rowcount)
