@@ -185,6 +185,8 @@ class GenerationWorker:
     async def _requeue_abandoned(self) -> None:
         async with self._database.read() as conn:
             running = await generation_store.running_workers(conn)
+        if not running:
+            return  # nothing runs anywhere: nothing to take back (and no write while idle)
         dead = _dead_local_workers(running)
         async with self._database.write() as conn:
             requeued, failed = await generation_store.requeue_abandoned(conn, dead)
