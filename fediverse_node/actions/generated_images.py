@@ -18,6 +18,7 @@ from fediverse_node.actions.illustrated_posts import default_alt_text, publish_g
 from fediverse_node.domain.media import ProcessedImage, Provenance
 from fediverse_node.federation.runtime import FederationRuntime
 from fediverse_node.generation.pipeline import GeneratedImage
+from fediverse_node.generation.sources import looks_like_path
 from fediverse_node.media.processing import encode_generated
 from fediverse_node.media.storage import MediaStorage
 from fediverse_node.store import generations as generation_store
@@ -30,7 +31,7 @@ FLAGGED_REASON = "the safety checker flagged the image, so it was not published"
 
 def model_display_name(model: str) -> str:
     """A hub id as it is; a local folder by its name only (no server paths in public documents)."""
-    if model.startswith(("/", ".", "~")) or "\\" in model or model.count("/") > 1:
+    if looks_like_path(model):
         return PurePath(model).name or model
     return model
 

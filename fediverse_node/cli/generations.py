@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fediverse_node.cli.common import CommandFailed, run_with_services, settings_from_context
 from fediverse_node.services import Services
 from fediverse_node.store import generations as generation_store
+from fediverse_node.store.generations import GenerationJob
 
 
 @click.group("generation")
 def generation_group() -> None:
     """Image requests: their state and progress, and cancelling them."""
+
+
+async def _job_or_fail(conn: AsyncConnection, job_id: int) -> GenerationJob:
+    job = await generation_store.get_generation(conn, job_id)
+    if job is None:
+        raise CommandFailed(f"no generation {job_id}")
+    return job
 
 
 @generation_group.command("show")
@@ -23,9 +32,7 @@ def show_command(ctx: click.Context, job_id: int) -> None:
 
     async def work(services: Services) -> str:
         async with services.database.read() as conn:
-            job = await generation_store.get_generation(conn, job_id)
-        if job is None:
-            raise CommandFailed(f"no generation {job_id}")
+            job = await _job_or_fail(conn, job_id)
         lines = [f"generation {job.id}: {job.state}", f"progress: step {job.progress_step} of {job.progress_total}",
                  f"tries: {job.attempts} of {job.max_attempts}", f"seed: {job.seed}"]
         if job.outcome:
@@ -46,9 +53,7 @@ def cancel_command(ctx: click.Context, job_id: int) -> None:
 
     async def work(services: Services) -> str:
         async with services.database.write() as conn:
-            job = await generation_store.get_generation(conn, job_id)
-            if job is None:
-                raise CommandFailed(f"no generation {job_id}")
+            job = await _job_or_fail(conn, job_id)
             if job.state in generation_store.FINAL_STATES:
                 raise CommandFailed(f"generation {job_id} has already ended ({job.state})")
             state = await generation_store.request_cancel(conn, job_id)
